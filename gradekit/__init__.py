@@ -1,0 +1,3 @@
+"""gradekit: release, run, grade and mark deep-learning notebook assignments."""
+
+__version__ = "0.1.0"

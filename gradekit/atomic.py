@@ -1,0 +1,33 @@
+"""Writes that are all-or-nothing, so a killed batch never leaves half a result behind."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, data) -> None:
+    write_text(path, json.dumps(data, indent=1, sort_keys=True, default=str))
+
+
+def replace_dir(staged: Path, dest: Path) -> None:
+    """Put `staged` at `dest`: the old folder is renamed away first, never mixed with the new one."""
+    old = dest.with_name(f".{dest.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(staged, dest)
+    shutil.rmtree(old, ignore_errors=True)

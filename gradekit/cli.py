@@ -1,0 +1,129 @@
+"""The `gradekit` command."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from gradekit.course import PROFILES, Course, default_data_root
+
+
+def _common(p: argparse.ArgumentParser, jobs: bool = False) -> None:
+    p.add_argument("--profile", choices=PROFILES, default="smoke", help="smoke: minutes on a CPU; full: the real runs")
+    p.add_argument("--data-root", type=Path, default=None, help="datasets (default: $DATA_ROOT, else ./data)")
+    p.add_argument("--seed", type=int, default=0)
+    if jobs:
+        p.add_argument("--jobs", "-j", type=int, default=1, help="submissions processed in parallel")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gradekit", description=__doc__)
+    parser.add_argument("--course", type=Path, default=None, help="course repository (default: found from the cwd)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="source/A -> release/A with nbgrader (solutions stripped)")
+    p.add_argument("assignment")
+
+    p = sub.add_parser("run", help="execute every submission in a sandbox -> autograded/")
+    p.add_argument("assignment")
+    p.add_argument("--submitted", type=Path, default=None, help="submissions folder (default: submitted/)")
+    p.add_argument("--students", nargs="*", default=None)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    p.add_argument("--force", action="store_true", help="re-run even unchanged submissions")
+    _common(p, jobs=True)
+
+    p = sub.add_parser("grade", help="pytest graders on each run -> grade.json")
+    p.add_argument("assignment")
+    p.add_argument("--students", nargs="*", default=None)
+    _common(p, jobs=True)
+
+    p = sub.add_parser("marks", help="marks/A.csv and feedback/<student>/A.html")
+    p.add_argument("assignment")
+
+    p = sub.add_parser("solve", help="run and grade the instructor solution -> solutions/A/")
+    p.add_argument("assignment")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    _common(p)
+
+    p = sub.add_parser("data", help="datasets under the data root")
+    p.add_argument("action", choices=("fetch", "verify", "synth"))
+    p.add_argument("datasets", nargs="*", help="dataset names (default: all, or those of --assignment)")
+    p.add_argument("--assignment", default=None)
+    p.add_argument("--from", dest="mirror", type=Path, default=None, help="fetch: copy from a local mirror instead of downloading")
+    p.add_argument("--data-root", type=Path, default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    course = Course(args.course.resolve()) if args.course else None
+    data_root = (getattr(args, "data_root", None) or default_data_root()).resolve()
+    if args.command == "data":
+        return _data(args, course, data_root)
+    course = course or Course.find()
+    assignment = course.assignment(args.assignment)
+
+    if args.command == "release":
+        from gradekit.release import release
+        print(f"released {assignment.name} -> {release(assignment)}")
+    elif args.command == "run":
+        from gradekit.batch import run_all
+        submitted = (args.submitted or course.submitted).resolve()
+        results = run_all(assignment, submitted, course.autograded, profile=args.profile, data_root=data_root,
+                          seed=args.seed, device=args.device, jobs=args.jobs, students=args.students, force=args.force)
+        _summary(results, "status")
+    elif args.command == "grade":
+        from gradekit.grading.runner import grade_all
+        students = args.students or course.students(course.autograded, assignment.name)
+        grade_all(assignment, course.autograded, students, data_root=data_root, profile=args.profile,
+                  seed=args.seed, jobs=args.jobs)
+    elif args.command == "marks":
+        from gradekit.marks import write_marks
+        students = course.students(course.autograded, assignment.name)
+        sheet = write_marks(assignment, course.autograded, students, course.marks, course.feedback)
+        print(f"mark sheet: {sheet}\nfeedback:   {course.feedback}/<student>/{assignment.name}.html")
+    elif args.command == "solve":
+        from gradekit.solve import solve
+        result = solve(assignment, profile=args.profile, data_root=data_root, seed=args.seed, device=args.device)
+        print(json.dumps(result, indent=1))
+        return 0 if result["total"] == result["max"] else 1
+    return 0
+
+
+def _data(args, course: Course | None, data_root: Path) -> int:
+    from gradekit.data import registry, store, synth
+
+    names = args.datasets
+    if not names and args.assignment:
+        names = list((course or Course.find()).assignment(args.assignment).datasets)
+    names = names or sorted(registry.DATASETS)
+    data_root.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for name in names:
+        dataset = registry.get(name)
+        try:
+            if args.action == "fetch":
+                print(f"{name}: {store.fetch(dataset, data_root, args.mirror)}")
+            elif args.action == "synth":
+                written = synth.synth(dataset.name, data_root)
+                print(f"{name}: " + (f"stand-in written: {', '.join(written)}" if written else "real files present, nothing written"))
+            else:
+                ok, state = store.verify(dataset, data_root)
+                print(f"{name}: {'ok' if ok else 'FAILED'} ({state})")
+                failed += not ok
+        except (OSError, ValueError, RuntimeError) as exc:
+            print(f"{name}: FAILED: {exc}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def _summary(results: dict[str, dict], key: str) -> None:
+    counts: dict[str, int] = {}
+    for r in results.values():
+        counts[r[key]] = counts.get(r[key], 0) + 1
+    print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no submissions")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

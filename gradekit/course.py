@@ -1,0 +1,109 @@
+"""Where things live in a course repository, and what an assignment declares about itself.
+
+The engine knows folders and file names; everything specific to an assignment (its datasets, time
+limits, points of manual items) is read from the assignment's own folder.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROFILES = ("smoke", "full")
+
+
+def default_data_root() -> Path:
+    return Path(os.environ.get("DATA_ROOT") or "data").resolve()
+
+
+@dataclass(frozen=True)
+class Course:
+    """The course repository: source/, release/, solutions/, grader_tests/ and the run folders."""
+
+    root: Path
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> "Course":
+        here = (start or Path.cwd()).resolve()
+        for candidate in (here, *here.parents):
+            if (candidate / "nbgrader_config.py").exists() and (candidate / "source").is_dir():
+                return cls(candidate)
+        raise SystemExit(f"not inside a course repository (no nbgrader_config.py + source/ above {here})")
+
+    def __getattr__(self, name: str) -> Path:  # source, release, solutions, submitted, ...
+        if name in ("source", "release", "solutions", "grader_tests", "submitted",
+                    "autograded", "marks", "feedback"):
+            return self.root / name
+        raise AttributeError(name)
+
+    def assignment(self, name: str) -> "Assignment":
+        folder = self.source / name
+        if not folder.is_dir():
+            known = ", ".join(sorted(p.name for p in self.source.iterdir() if p.is_dir())) or "none"
+            raise SystemExit(f"no assignment {name!r} in {self.source} (known: {known})")
+        return Assignment.load(self, name)
+
+    def students(self, submitted: Path | None = None, assignment: str | None = None) -> list[str]:
+        base = submitted or self.submitted
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir()
+                      if p.is_dir() and (assignment is None or (p / assignment).is_dir()))
+
+
+@dataclass(frozen=True)
+class Limits:
+    cell_timeout_s: int = 1800
+    notebook_timeout_s: int = 7200
+    memory_mb: int = 8192
+    processes: int = 256
+    output_mb: int = 50
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One assignment, as declared by source/<name>/assignment.toml and its notebook."""
+
+    course: Course
+    name: str
+    title: str
+    datasets: tuple[str, ...]
+    limits: dict[str, Limits] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, course: Course, name: str) -> "Assignment":
+        path = course.source / name / "assignment.toml"
+        decl = tomllib.loads(path.read_text()) if path.exists() else {}
+        limits = {}
+        for profile in PROFILES:
+            merged = {**decl.get("limits", {}), **decl.get("limits", {}).get(profile, {})}
+            limits[profile] = Limits(**{k: v for k, v in merged.items() if k in Limits.__annotations__})
+        return cls(course, name, decl.get("title", name), tuple(decl.get("datasets", ())), limits)
+
+    @property
+    def notebook_name(self) -> str:
+        return f"{self.name}.ipynb"
+
+    @property
+    def source_notebook(self) -> Path:
+        return self.course.source / self.name / self.notebook_name
+
+    @property
+    def release_dir(self) -> Path:
+        return self.course.release / self.name
+
+    @property
+    def grader_dir(self) -> Path:
+        return self.course.grader_tests / self.name
+
+    def manual_items(self) -> list[dict]:
+        """Manually graded cells of the source notebook (nbgrader markup): id and points."""
+        nb = json.loads(self.source_notebook.read_text())
+        items = []
+        for cell in nb["cells"]:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade") and meta.get("solution") and cell["cell_type"] == "markdown":
+                items.append({"id": meta["grade_id"], "points": float(meta.get("points", 0))})
+        return items

@@ -1,0 +1,118 @@
+"""A read-only view of what one run produced, with type checks before any comparison."""
+from __future__ import annotations
+
+import json
+import math
+from functools import cached_property
+from pathlib import Path
+
+from gradekit.grading.failures import BadArtifact, MissingArtifact
+
+
+class SubmissionArtifacts:
+    def __init__(self, run_dir: Path):
+        self.dir = run_dir
+        self.artifacts = run_dir / "artifacts"
+
+    @cached_property
+    def run(self) -> dict:
+        try:
+            return json.loads((self.dir / "run.json").read_text())
+        except (OSError, ValueError):
+            return {"status": "not run", "reason": "no run.json: the submission was never run"}
+
+    def _context(self) -> str:
+        if self.run.get("status") == "ok":
+            return ""
+        return f" (the run: {self.run.get('status')}: {self.run.get('reason', '')[:160]})"
+
+    def missing(self, what: str) -> MissingArtifact:
+        return MissingArtifact(f"{what} was not submitted{self._context()}")
+
+    # answers -------------------------------------------------------------------------------------
+    @cached_property
+    def answers(self) -> dict:
+        path = self.artifacts / "answers.json"
+        if not path.exists():
+            return {}
+        try:
+            data = json.loads(path.read_text())
+        except ValueError as exc:
+            raise BadArtifact(f"answers.json is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise BadArtifact("answers.json does not hold a mapping of question ids to answers")
+        return data
+
+    def answer(self, qid: str):
+        if qid not in self.answers:
+            raise self.missing(f"answer '{qid}'")
+        return self.answers[qid]
+
+    def number(self, qid: str) -> float:
+        return _as_number(self.answer(qid), qid)
+
+    def numbers(self, qid: str, length: int) -> list[float]:
+        value = self.answer(qid)
+        if not isinstance(value, list) or len(value) != length:
+            raise BadArtifact(f"answer '{qid}' must be a list of {length} numbers")
+        return [_as_number(v, f"{qid}[{i}]") for i, v in enumerate(value)]
+
+    def mapping(self, qid: str, keys: list[str]) -> dict[str, float]:
+        value = self.answer(qid)
+        if not isinstance(value, dict):
+            raise BadArtifact(f"answer '{qid}' must be a dict with keys {', '.join(keys)}")
+        absent = [k for k in keys if k not in value]
+        if absent:
+            raise BadArtifact(f"answer '{qid}' lacks {', '.join(absent)}")
+        return {k: _as_number(value[k], f"{qid}[{k}]") for k in keys}
+
+    # models and arrays ---------------------------------------------------------------------------
+    def exported(self, name: str):
+        """The torch.export program: a graph of tensor operations, never the student's Python code."""
+        import torch
+
+        path = self.artifacts / f"{name}.pt2"
+        if not path.exists():
+            raise self.missing(f"model '{name}'")
+        try:
+            return torch.export.load(str(path))
+        except Exception as exc:
+            raise BadArtifact(f"model '{name}' could not be loaded as a torch.export program: {type(exc).__name__}") from None
+
+    def model(self, name: str):
+        return self.exported(name).module()
+
+    def state_dict(self, name: str) -> dict:
+        import torch
+
+        path = self.artifacts / f"{name}.pt"
+        if not path.exists():
+            raise self.missing(f"state_dict '{name}'")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise BadArtifact(f"state_dict '{name}' is not a plain tensor dict: {type(exc).__name__}") from None
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise BadArtifact(f"state_dict '{name}' must map names to tensors")
+        return state
+
+    def arrays(self, name: str) -> dict:
+        import numpy as np
+
+        path = self.artifacts / f"{name}.npz"
+        if not path.exists():
+            raise self.missing(f"arrays '{name}'")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        except Exception as exc:
+            raise BadArtifact(f"arrays '{name}' could not be read: {type(exc).__name__}") from None
+
+
+def _as_number(value, what: str) -> float:
+    # bool is an int in Python, but True is no answer to a numerical question
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadArtifact(f"answer '{what}' must be a number, not {type(value).__name__}")
+    if not math.isfinite(value):
+        raise BadArtifact(f"answer '{what}' is not finite ({value})")
+    return float(value)

@@ -1,0 +1,53 @@
+"""Checks graders share: what an exported model computes and contains, and tolerant comparisons."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from gradekit.grading.failures import BadArtifact, ItemFailed
+
+
+def predict(module, X: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+    """Class predictions of an exported module on X, batch by batch, with a check of the output shape."""
+    preds = []
+    with torch.no_grad():
+        for i in range(0, len(X), batch):
+            try:
+                out = module(X[i:i + batch])
+            except Exception as exc:
+                raise BadArtifact(f"the model fails on input of shape {tuple(X[i:i + batch].shape)}: "
+                                  f"{type(exc).__name__}: {str(exc)[:120]}") from None
+            if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != len(X[i:i + batch]):
+                raise BadArtifact(f"the model must return (N, classes) scores, got {getattr(out, 'shape', type(out).__name__)}")
+            preds.append(out.argmax(1))
+    return torch.cat(preds)
+
+
+def accuracy(module, X: torch.Tensor, y: torch.Tensor) -> float:
+    return (predict(module, X) == y).float().mean().item()
+
+
+def parameter_count(exported) -> int:
+    """Parameters (not buffers) of a torch.export program, counted from its own state."""
+    names = exported.graph_signature.parameters
+    return int(sum(exported.state_dict[n].numel() for n in names))
+
+
+def parameters(exported) -> dict[str, torch.Tensor]:
+    return {n: exported.state_dict[n] for n in exported.graph_signature.parameters}
+
+
+def uses_op(exported, fragment: str) -> bool:
+    """Whether the program's graph calls an operator whose name contains `fragment` (e.g. 'conv')."""
+    return any(node.op == "call_function" and fragment in str(node.target) for node in exported.graph.nodes)
+
+
+def close(value: float, expected: float, rel: float = 1e-4, abs_: float = 1e-9) -> bool:
+    return math.isclose(value, expected, rel_tol=rel, abs_tol=abs_)
+
+
+def require(condition: bool, reason: str) -> None:
+    """Fail the item with a reason for the student (no expected values in it)."""
+    if not condition:
+        raise ItemFailed(reason)

@@ -1,0 +1,111 @@
+"""Call a student's function from a grader without running it in the grader's process.
+
+Only the notebook's definitions travel (imports, functions, classes, constant assignments); the call
+runs in a sandbox with a time limit; arguments and results cross as JSON and .npz arrays.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from gradekit import sandbox
+from gradekit.execute import PROVIDED, PROVIDED_FILES
+from gradekit.grading.failures import BadArtifact, ItemFailed, MissingArtifact
+
+WORKER = Path(__file__).resolve().parent.parent / "provided" / "callworker.py"
+_MAGIC = re.compile(r"^\s*[%!].*$", re.M)
+
+
+def definitions(notebook: Path) -> str:
+    """The top-level imports, defs, classes and literal assignments of every code cell that parses."""
+    nb = nbformat.read(notebook, as_version=4)
+    kept = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(_MAGIC.sub("", cell.source))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                kept.append(node)
+            elif isinstance(node, ast.Assign) and _is_literal(node.value):
+                kept.append(node)
+    return ast.unparse(ast.Module(body=kept, type_ignores=[]))
+
+
+def _is_literal(node) -> bool:
+    try:
+        ast.literal_eval(node)
+        return True
+    except ValueError:
+        return False
+
+
+class StudentCode:
+    def __init__(self, run_dir: Path, data_root: Path, timeout_s: float = 120):
+        self.run_dir, self.data_root, self.timeout_s = run_dir, data_root, timeout_s
+        self._defs: str | None = None
+
+    def _notebook(self) -> Path:
+        found = [p for p in self.run_dir.glob("*.ipynb")]
+        if not found:
+            raise MissingArtifact("no executed notebook to take the function from")
+        return found[0]
+
+    def call(self, function: str, *args, torch_args: bool = False, **kwargs) -> list[np.ndarray]:
+        """Call `function` with numbers or numpy arrays (as torch tensors if torch_args); return arrays."""
+        if self._defs is None:
+            self._defs = definitions(self._notebook())
+        work = Path(tempfile.mkdtemp(prefix="gk-call-"))
+        try:
+            arrays = {}
+
+            def encode(value):
+                if isinstance(value, np.ndarray):
+                    key = f"a{len(arrays)}"
+                    arrays[key] = value
+                    return {"__array__": key, "torch": torch_args}
+                return value
+
+            request = {"function": function, "args": [encode(a) for a in args],
+                       "kwargs": {k: encode(v) for k, v in kwargs.items()}}
+            (work / "request.json").write_text(json.dumps(request))
+            np.savez(work / "args.npz", **arrays)
+            (work / "definitions.py").write_text(self._defs)
+            shutil.copyfile(WORKER, work / "callworker.py")
+            for name in PROVIDED_FILES:  # the notebook's imports of the kit's helpers must resolve
+                shutil.copyfile(PROVIDED / name, work / name)
+            confinement = sandbox.Confinement(workdir=work, readable=(self.data_root,), memory_mb=8192, processes=64)
+            done = sandbox.run(confinement.wrap([sys.executable, "callworker.py"]), self.timeout_s, cwd=work,
+                               env=confinement.env())
+            if done.timed_out:
+                raise ItemFailed(f"{function}() did not return within {self.timeout_s:.0f} s")
+            try:
+                status = json.loads((work / "result.json").read_text())
+            except (OSError, ValueError):
+                raise ItemFailed(f"{function}() crashed the worker process (exit code {done.returncode})") from None
+            if not status.get("ok"):
+                raise ItemFailed(f"{function}() raised {status.get('error')}")
+            with np.load(work / "result.npz", allow_pickle=False) as data:
+                return [data[f"out{i}"] for i in range(status["count"])]
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def expect_array(value: np.ndarray, what: str, shape: tuple | None = None, kinds: str = "f") -> np.ndarray:
+    """Type, dtype and shape before any comparison."""
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in kinds:
+        raise BadArtifact(f"{what} must be a {'floating-point ' if kinds == 'f' else ''}tensor, got dtype {getattr(value, 'dtype', type(value).__name__)}")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise BadArtifact(f"{what} has shape {tuple(value.shape)}, expected {tuple(shape)}")
+    return value

@@ -1,0 +1,57 @@
+"""Runs inside the sandbox: load a notebook's definitions, call one function, write what it returned.
+
+Standalone on purpose (stdlib, numpy, torch only): the sandbox has no view of gradekit. Results leave
+as JSON and a numpy .npz, never as pickled objects, so nothing the student built crosses back.
+"""
+import json
+import sys
+import traceback
+
+import numpy as np
+
+
+def _to_array(value, where):
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, checked by duck type only
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"{where} is an array of dtype {value.dtype}, not numbers")
+        return np.array(value)  # a plain ndarray, never a subclass
+    if type(value) in (int, float, bool) or isinstance(value, np.generic):
+        return np.asarray(value)
+    raise TypeError(f"{where} is a {type(value).__name__}, not a tensor, array or number")
+
+
+def main():
+    request = json.load(open("request.json"))
+    with np.load("args.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    namespace = {"__name__": "student_definitions"}
+    exec(compile(open("definitions.py").read(), "notebook", "exec"), namespace)
+    fn = namespace.get(request["function"])
+    if not callable(fn):
+        raise NameError(f"the notebook defines no function {request['function']}")
+
+    def decode(arg):
+        if isinstance(arg, dict) and "__array__" in arg:
+            value = arrays[arg["__array__"]]
+            if arg.get("torch"):
+                import torch
+                return torch.from_numpy(value)
+            return value
+        return arg
+
+    result = fn(*[decode(a) for a in request["args"]], **{k: decode(v) for k, v in request["kwargs"].items()})
+    outputs = list(result) if isinstance(result, tuple) else [result]
+    out = {f"out{i}": _to_array(v, f"return value {i}" if len(outputs) > 1 else "the return value")
+           for i, v in enumerate(outputs)}
+    np.savez("result.npz", **out)
+    json.dump({"ok": True, "count": len(outputs), "tuple": isinstance(result, tuple)}, open("result.json", "w"))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BaseException as exc:  # SystemExit too: the grader needs a reason, not silence
+        json.dump({"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:300]}",
+                   "traceback": traceback.format_exc()[-2000:]}, open("result.json", "w"))

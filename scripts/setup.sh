@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up this machine for gradekit: bubblewrap, a virtual environment with the kit, and the data root
+# (real MNIST/FashionMNIST from a local mirror or the internet; the SVHN stand-in where SVHN is missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v bwrap >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq bubblewrap) || echo "WARNING: could not install bubblewrap"
+  else
+    sudo -n apt-get install -y -qq bubblewrap 2>/dev/null || echo "WARNING: bubblewrap missing: submissions will NOT be sandboxed"
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e .
+
+export DATA_ROOT="${DATA_ROOT:-$PWD/data}"
+mirror="${GRADEKIT_DATA_MIRROR:-$PWD/../shared/data}"
+if [ -d "$mirror" ]; then
+  .venv/bin/gradekit data fetch mnist fashionmnist --from "$mirror"
+else
+  .venv/bin/gradekit data fetch mnist fashionmnist
+fi
+.venv/bin/gradekit data synth svhn
+.venv/bin/gradekit data verify mnist fashionmnist svhn

@@ -1,0 +1,44 @@
+"""Shared set-up: the data root (real MNIST/FashionMNIST from the local mirror, the SVHN stand-in),
+and a throw-away course built from this repository's assignments."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MIRROR = Path(os.environ.get("GRADEKIT_DATA_MIRROR", REPO.parent / "shared" / "data"))
+
+
+def gradekit(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "gradekit.cli", *args], cwd=cwd, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"gradekit {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """The repository's data root, prepared once: fetch is a no-op when the verified files are there."""
+    root = Path(os.environ.get("DATA_ROOT", REPO / "data")).resolve()
+    if not MIRROR.is_dir():
+        pytest.fail(f"no data mirror at {MIRROR}: set GRADEKIT_DATA_MIRROR, or fetch the data with internet")
+    gradekit("data", "fetch", "mnist", "fashionmnist", "--from", str(MIRROR), "--data-root", str(root), cwd=REPO)
+    gradekit("data", "synth", "svhn", "--data-root", str(root), cwd=REPO)
+    return root
+
+
+def make_course(dest: Path) -> Path:
+    for part in ("source", "grader_tests"):
+        shutil.copytree(REPO / part, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copyfile(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
+    return dest
+
+
+@pytest.fixture
+def course(tmp_path) -> Path:
+    return make_course(tmp_path / "course")
