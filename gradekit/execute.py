@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import nbformat
 
 from gradekit import __version__, atomic, sandbox
+from gradekit.cgroups import PidsCgroup
 from gradekit.course import Limits
 
 PROVIDED = Path(__file__).parent / "provided"
@@ -65,9 +67,11 @@ def run(job: Job) -> dict:
     started = time.time()
     staging = job.dest.with_name(f".{job.dest.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
-    work, artifacts, sockets, jupyter = (staging / d for d in ("work", "artifacts", "sockets", "jupyter"))
-    for d in (work, artifacts, sockets, jupyter):
+    work, artifacts, jupyter = (staging / d for d in ("work", "artifacts", "jupyter"))
+    for d in (work, artifacts, jupyter):
         d.mkdir(parents=True)
+    # kernel sockets: a short path of their own (a unix socket path has at most 107 bytes)
+    sockets = Path(tempfile.mkdtemp(prefix="gk-"))
     record = {"student": job.student, "assignment": job.assignment, "profile": job.profile, "seed": job.seed,
               "device": job.device, "data": job.data, "kit_version": __version__, "input_sha256": job.fingerprint(),
               "sandboxed": sandbox.bwrap_path() is not None, "warnings": [], "errors": [], "cells": []}
@@ -112,10 +116,18 @@ def _execute(job, record, log, work, artifacts, sockets, jupyter, staging) -> No
         memory_mb=job.limits.memory_mb, processes=job.limits.processes, file_mb=job.limits.output_mb,
         gpu=job.device in ("cuda", "auto"), threads=job.threads)
     from gradekit.nbrun import write_kernel_spec
-    write_kernel_spec(jupyter, confinement)
+    with PidsCgroup(job.limits.processes) as group:
+        if not group.enforced:
+            record["warnings"].append(f"process limit not enforced: no writable cgroup pids controller")
+        write_kernel_spec(jupyter, confinement, group)
+        _run_notebook(job, record, log, work, artifacts, sockets, jupyter, staging, notebook)
+
+
+def _run_notebook(job, record, log, work, artifacts, sockets, jupyter, staging, notebook) -> None:
     executed = staging / notebook.name
     spec = {"input": str(work / notebook.name), "output": str(executed), "cwd": str(work),
-            "cell_timeout_s": job.limits.cell_timeout_s,
+            "cell_timeout_s": job.limits.cell_timeout_s, "replies": str(jupyter / "replies.jsonl"),
+            "output_limit_bytes": job.limits.output_mb << 20, "output_flag": str(jupyter / "output_exceeded.json"),
             "parameters": {"DATA_ROOT": str(job.data_root), "OUTPUT_DIR": str(artifacts), "DEVICE": job.device,
                            "PROFILE": job.profile, "SEED": job.seed}}
     record["parameters"] = spec["parameters"]
@@ -126,14 +138,26 @@ def _execute(job, record, log, work, artifacts, sockets, jupyter, staging) -> No
     done = sandbox.run([sys.executable, "-m", "gradekit.nbrun", str(jupyter / "spec.json")],
                        job.limits.notebook_timeout_s, cwd=staging, env=env)
     log.append(done.output)
-    _classify(record, executed, done, job)
+    _classify(record, executed, done, job, _replies(jupyter / "replies.jsonl"), _flag(jupyter / "output_exceeded.json"))
 
 
 def _fail(record: dict, status: str, reason: str) -> None:
     record["status"], record["reason"] = status, reason
 
 
-def _classify(record: dict, executed: Path, done: sandbox.Completed, job: Job) -> None:
+def _replies(path: Path) -> dict[str, dict]:
+    """Cell id -> the kernel's execute_reply status, as recorded by the trusted papermill process."""
+    if not path.exists():
+        return {}
+    return {r["id"]: r for r in map(json.loads, path.read_text().splitlines()) if r.get("id")}
+
+
+def _flag(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _classify(record: dict, executed: Path, done: sandbox.Completed, job: Job, replies: dict[str, dict],
+              output_exceeded: dict | None) -> None:
     if not executed.exists():
         _fail(record, SANDBOX_FAILED, "the notebook could not be started: " + _tail(done.output, 6))
         return
@@ -147,18 +171,32 @@ def _classify(record: dict, executed: Path, done: sandbox.Completed, job: Job) -
         if cell.cell_type != "code" or not cell.source.strip():
             continue
         status = cell.get("metadata", {}).get("papermill", {}).get("status", "pending")
+        reply = replies.get(cell.get("id"))
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        entry = {"cell": number, "executed": cell.get("execution_count") is not None, "status": status,
-                 "duration_s": cell.get("metadata", {}).get("papermill", {}).get("duration")}
+        entry = {"cell": number, "executed": reply is not None if replies else cell.get("execution_count") is not None,
+                 "status": status, "duration_s": cell.get("metadata", {}).get("papermill", {}).get("duration")}
         record["cells"].append(entry)
         for err in errors:
             record["errors"].append({"cell": number, "ename": err.get("ename"), "evalue": str(err.get("evalue"))[:500],
                                      "last_lines": _strip_ansi("\n".join(err.get("traceback", [])[-3:]))[-1500:]})
+        if reply and reply["status"] == "error" and not errors:
+            # the kernel said error, the notebook shows none: the traceback display was tampered with
+            record["errors"].append({"cell": number, "ename": reply["ename"], "evalue": reply["evalue"],
+                                     "last_lines": "(no traceback was shown: the error display was disabled)"})
+        if output_exceeded and cell.get("id") == output_exceeded.get("id"):
+            output_exceeded["cell"] = number
     failure = next((line for line in done.output.splitlines() if line.startswith("GRADEKIT-NBRUN-FAILED")), "")
     pending = [c["cell"] for c in record["cells"] if not c["executed"]]
     running = next((c["cell"] for c in record["cells"] if c["status"] == "running"), pending[0] if pending else None)
-    if done.timed_out:
+    known = ("PapermillExecutionError", "CellTimeoutError", "DeadKernelError", "Kernel died")
+    if failure and not any(k in failure for k in known) and not any(c["executed"] for c in record["cells"]):
+        # the kernel never ran a cell: the sandbox or the runner refused, not the student's code
+        _fail(record, SANDBOX_FAILED, failure.removeprefix("GRADEKIT-NBRUN-FAILED ")[:300])
+    elif done.timed_out:
         _fail(record, TIMEOUT, f"the notebook ran past its {job.limits.notebook_timeout_s} s limit (in cell {running})")
+    elif output_exceeded:
+        _fail(record, OUTPUT_TOO_LARGE, f"cell {output_exceeded.get('cell', '?')} printed more than "
+                                        f"{job.limits.output_mb} MB; the run was stopped there")
     elif "CellTimeoutError" in failure:
         _fail(record, TIMEOUT, f"cell {running} ran past the {job.limits.cell_timeout_s} s limit per cell")
     elif "DeadKernelError" in failure or "Kernel died" in failure:
@@ -169,7 +207,7 @@ def _classify(record: dict, executed: Path, done: sandbox.Completed, job: Job) -
         _fail(record, ERROR, f"cell {first['cell']} raised {first['ename']}: {first['evalue'][:200]}{more}")
     elif pending:
         _fail(record, EXITED_EARLY, f"{len(pending)} code cells never ran (first: cell {pending[0]})")
-    elif failure:
+    elif failure and "PapermillExecutionError" not in failure:
         _fail(record, SANDBOX_FAILED, failure.removeprefix("GRADEKIT-NBRUN-FAILED ")[:300])
     else:
         _fail(record, OK, "all cells ran")

@@ -42,15 +42,20 @@ class Confinement:
     def wrap(self, cmd: list[str]) -> list[str]:
         """The full command line: limits, then (if available) bubblewrap, then `cmd`."""
         (self.workdir / ".home").mkdir(exist_ok=True)
-        limits = [shutil.which("prlimit") or "prlimit", f"--as={self.memory_mb << 20}",
-                  f"--nproc={self.processes}", f"--fsize={self.file_mb << 20}", "--core=0", "--"]
+        # address space caps memory on the CPU (CUDA maps far more than it uses: no cap with a GPU);
+        # the process count is capped by gradekit.cgroups, since RLIMIT_NPROC does not bind root
+        memory = [] if self.gpu else [f"--as={self.memory_mb << 20}"]
+        limits = [shutil.which("prlimit") or "prlimit", *memory, f"--fsize={self.file_mb << 20}", "--core=0", "--"]
         bwrap = bwrap_path()
         if bwrap is None:
             return [*limits, *cmd]
         return [*limits, bwrap, *self._bwrap_args(), "--", *cmd]
 
     def _bwrap_args(self) -> list[str]:
-        args = ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+        # an unprivileged user in a user namespace of its own, no capabilities; files of the runner's
+        # user in the bound folders appear as its own, so the work and output folders stay writable
+        args = ["--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL",
+                "--die-with-parent", "--new-session", "--clearenv",
                 "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
         for key, value in self.env().items():
             args += ["--setenv", key, value]

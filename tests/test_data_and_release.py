@@ -64,6 +64,8 @@ def test_release_strips_every_solution_and_hidden_value(course):
                    "kaiming_normal_", "math.sqrt(6.0"):
         assert hidden not in text, hidden
     assert "OneCycleLR" in text  # the given training helper stays: it is not a solution
+    committed = REPO / "release" / "ee046211_hw2" / "ee046211_hw2.ipynb"
+    assert committed.read_text() == text, "release/ is stale: run `gradekit release ee046211_hw2`"
 
 
 def test_leak_check_catches_a_leak(course):

@@ -61,17 +61,20 @@ def test_definitions_keep_only_defs_imports_and_literals(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import math\n%matplotlib inline\nK = 3\nx = compute()\ntrain_for_an_hour()"),
                 nbformat.v4.new_code_cell("def f(a):\n    return a * K\nclass C:\n    pass"),
-                nbformat.v4.new_code_cell("this is not python (")]
+                nbformat.v4.new_code_cell("this is not python ("),
+                nbformat.v4.new_code_cell("def never_ran():\n    pass")]
+    for cell in nb.cells[:3]:
+        cell.execution_count = 1
     path = tmp_path / "n.ipynb"
     nbformat.write(nb, path)
     code = definitions(path)
     assert "import math" in code and "K = 3" in code and "def f" in code and "class C" in code
-    assert "compute" not in code and "train_for_an_hour" not in code
+    assert "compute" not in code and "train_for_an_hour" not in code and "never_ran" not in code
 
 
 def _notebook_dir(tmp_path, source: str):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(source)]
+    nb.cells = [nbformat.v4.new_code_cell(source, execution_count=1)]
     nbformat.write(nb, tmp_path / "sub.ipynb")
     return StudentCode(tmp_path, tmp_path, timeout_s=60)
 

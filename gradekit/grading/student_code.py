@@ -17,6 +17,7 @@ import nbformat
 import numpy as np
 
 from gradekit import sandbox
+from gradekit.cgroups import PidsCgroup
 from gradekit.execute import PROVIDED, PROVIDED_FILES
 from gradekit.grading.failures import BadArtifact, ItemFailed, MissingArtifact
 
@@ -25,11 +26,12 @@ _MAGIC = re.compile(r"^\s*[%!].*$", re.M)
 
 
 def definitions(notebook: Path) -> str:
-    """The top-level imports, defs, classes and literal assignments of every code cell that parses."""
+    """The top-level imports, defs, classes and literal assignments of every executed code cell that
+    parses. A cell that never ran earns nothing, here as everywhere."""
     nb = nbformat.read(notebook, as_version=4)
     kept = []
     for cell in nb.cells:
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" or cell.get("execution_count") is None:
             continue
         try:
             tree = ast.parse(_MAGIC.sub("", cell.source))
@@ -86,8 +88,9 @@ class StudentCode:
             for name in PROVIDED_FILES:  # the notebook's imports of the kit's helpers must resolve
                 shutil.copyfile(PROVIDED / name, work / name)
             confinement = sandbox.Confinement(workdir=work, readable=(self.data_root,), memory_mb=8192, processes=64)
-            done = sandbox.run(confinement.wrap([sys.executable, "callworker.py"]), self.timeout_s, cwd=work,
-                               env=confinement.env())
+            with PidsCgroup(confinement.processes) as group:
+                done = sandbox.run(group.enter(confinement.wrap([sys.executable, "callworker.py"])), self.timeout_s,
+                                   cwd=work, env=confinement.env())
             if done.timed_out:
                 raise ItemFailed(f"{function}() did not return within {self.timeout_s:.0f} s")
             try:

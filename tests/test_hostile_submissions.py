@@ -1,0 +1,143 @@
+"""Untrusted notebooks: each known attack and each way of breaking gets its expected status, reason and
+marks; no other student's results change; a batch killed with SIGKILL and re-run gives the same marks."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import REPO, gradekit
+
+TINY = REPO / "tests" / "fixtures" / "tiny_course"
+EXPECTED = {k: v for k, v in json.loads((TINY / "expected.json").read_text()).items() if not k.startswith("_")}
+sys.path.insert(0, str(TINY))
+import build as tiny_build  # noqa: E402
+
+
+def tiny_course(dest: Path, students: list[str] | None = None) -> tuple[Path, Path]:
+    for part in ("source", "grader_tests"):
+        shutil.copytree(TINY / part, dest / part)
+    shutil.copyfile(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
+    for student in students or sorted(EXPECTED):
+        shutil.copytree(TINY / "submitted" / student, dest / "submitted" / student)
+    data = dest.parent / f"{dest.name}-data"
+    (data / "tiny").mkdir(parents=True)
+    np.save(data / "tiny" / "values.npy", np.array(tiny_build.REAL_VALUES))
+    return dest, data
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    course, data = tiny_course(tmp_path_factory.mktemp("hostile") / "course")
+    # a bystander's finished results and a mark sheet, which the vandal will try to overwrite
+    (course / "marks").mkdir()
+    (course / "marks" / "tiny.csv").write_text("untouched")
+    gradekit("run", "tiny", "--jobs", "2", "--data-root", str(data), cwd=course)
+    gradekit("grade", "tiny", "--jobs", "2", "--data-root", str(data), cwd=course)
+    snapshot = (course / "marks" / "tiny.csv").read_text()
+    gradekit("marks", "tiny", cwd=course)
+    return course, data, snapshot
+
+
+def outcome(course: Path, student: str) -> tuple[dict, dict]:
+    folder = course / "autograded" / student / "tiny"
+    return json.loads((folder / "run.json").read_text()), json.loads((folder / "grade.json").read_text())
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_each_hostile_submission_gets_its_status_reason_and_marks(hostile, student):
+    course = hostile[0]
+    want = EXPECTED[student]
+    run, grade = outcome(course, student)
+    assert run["status"] == want["status"], run["reason"]
+    assert want.get("reason", "") in run["reason"], run["reason"]
+    assert run["sandboxed"] is True
+    points = {i["id"]: i for i in grade["items"]}
+    assert points["tiny.answer"]["points"] == want["answer"], points["tiny.answer"]["reason"]
+    assert points["tiny.double"]["points"] == want["double"], points["tiny.double"]["reason"]
+    assert want.get("double_reason", "") in points["tiny.double"]["reason"]
+    assert all(i["reason"] for i in grade["items"])
+    if "warning" in want:
+        assert any(want["warning"] in w for w in run["warnings"])
+    if "printed" in want:
+        assert want["printed"] in (course / "autograded" / student / "tiny" / "tiny.ipynb").read_text()
+
+
+def test_hidden_tracebacks_are_still_reported(hostile):
+    run, _ = outcome(hostile[0], "h13_hides_tracebacks")
+    assert run["errors"][0]["last_lines"].startswith("(no traceback was shown")
+
+
+def test_no_write_escapes_the_sandbox(hostile):
+    course = hostile[0]
+    assert not list(course.parent.rglob("pwned.txt"))
+    assert hostile[2] == "untouched"  # the mark sheet as it was before grading
+    _, grade = outcome(course, "h09_writes_elsewhere")
+    assert grade["total"] == 2  # its forged grade.json of 4/4 stayed inside the sandbox
+
+
+def test_runner_parameters_win_over_the_students(hostile):
+    course = hostile[0]
+    answers = json.loads((course / "autograded" / "h11_edits_data_root" / "tiny" / "artifacts" / "answers.json").read_text())
+    assert answers == {"tiny.answer": sum(tiny_build.REAL_VALUES)}
+
+
+def test_huge_output_is_cut(hostile):
+    folder = hostile[0] / "autograded" / "h07_huge_output" / "tiny"
+    assert (folder / "tiny.ipynb").stat().st_size < 4 << 20
+
+
+def test_mark_sheet_gives_every_failure_a_reason(hostile):
+    rows = {r["student"]: r for r in csv.DictReader((hostile[0] / "marks" / "tiny.csv").open())}
+    for student, want in EXPECTED.items():
+        if want["status"] != "ok":
+            assert rows[student]["notes"].startswith(f"run {want['status']}:"), rows[student]
+    assert rows["h00_honest"]["auto_total"] == "4" and rows["h00_honest"]["notes"] == ""
+
+
+def test_nothing_survives_the_batch(hostile):
+    course = str(hostile[0])
+    left = subprocess.run(["pgrep", "-af", course], capture_output=True, text=True).stdout.strip()
+    assert left == "", left
+
+
+KILL_SET = ["h00_honest", "h01_raises", "h05_memory_blowup", "h08_reads_graders", "h09_writes_elsewhere",
+            "h11_edits_data_root", "h12_fake_submit_helper", "h15_no_parameters_cell"]
+
+
+def _marks(course: Path, data: Path) -> list[list[str]]:
+    gradekit("grade", "tiny", "--jobs", "2", "--data-root", str(data), cwd=course)
+    gradekit("marks", "tiny", cwd=course)
+    return list(csv.reader((course / "marks" / "tiny.csv").open()))
+
+
+def test_sigkill_mid_batch_then_rerun_gives_the_same_mark_sheet(tmp_path):
+    course, data = tiny_course(tmp_path / "whole", KILL_SET)
+    gradekit("run", "tiny", "--jobs", "2", "--data-root", str(data), cwd=course)
+    uninterrupted = _marks(course, data)
+
+    course, data = tiny_course(tmp_path / "killed", KILL_SET)
+    batch = subprocess.Popen([sys.executable, "-m", "gradekit.cli", "run", "tiny", "--jobs", "2", "--data-root", str(data)],
+                             cwd=course, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while len(list(course.glob("autograded/*/tiny/run.json"))) < 3 and time.time() < deadline:
+        time.sleep(0.2)
+    os.killpg(batch.pid, signal.SIGKILL)
+    batch.wait()
+    finished = {p.parent.parent.name: p.read_text() for p in course.glob("autograded/*/tiny/run.json")}
+    assert 3 <= len(finished) < len(KILL_SET), "the kill came too late to test anything"
+    time.sleep(2)
+    assert subprocess.run(["pgrep", "-af", str(course)], capture_output=True, text=True).stdout == "", "orphans"
+    gradekit("run", "tiny", "--jobs", "2", "--data-root", str(data), cwd=course)
+    for student, text in finished.items():  # finished work was kept, not redone
+        assert (course / "autograded" / student / "tiny" / "run.json").read_text() == text
+    assert _marks(course, data) == uninterrupted
