@@ -90,7 +90,11 @@ def main() -> None:
             str(plain / "triv.ipynb"), str(plain / f"out{i}.ipynb"), parameters={"OUTPUT_DIR": str(plain / f"o{i}")},
             cwd=str(plain), progress_bar=False), n)
 
-        subprocess.run([sys.executable, "-m", "nbgrader", "db", "assignment", "add", "triv"], cwd=root, capture_output=True, check=True)
+        # nbgrader's own set-up, as a course does it: the assignment into the gradebook, then the students
+        nbgrader = [sys.executable, "-m", "nbgrader"]
+        subprocess.run([*nbgrader, "generate_assignment", "triv"], cwd=root, capture_output=True, check=True)
+        for i in range(n):
+            subprocess.run([*nbgrader, "db", "student", "add", f"s{i}"], cwd=root, capture_output=True, check=True)
         results["nbgrader autograde"] = timed(lambda i: subprocess.run(
             [sys.executable, "-m", "nbgrader", "autograde", "triv", "--student", f"s{i}", "--force"],
             cwd=root, capture_output=True, check=True), n)

@@ -31,7 +31,8 @@ def previous_fingerprint(dest: Path) -> str | None:
 
 def run_all(assignment: Assignment, submitted: Path, autograded: Path, *, profile: str, data_root: Path,
             seed: int, device: str, jobs: int, students: list[str] | None = None, force: bool = False) -> dict[str, dict]:
-    students = students or sorted(p.name for p in submitted.iterdir() if (p / assignment.name).exists()) if submitted.is_dir() else []
+    if not students:
+        students = sorted(p.name for p in submitted.iterdir() if (p / assignment.name).exists()) if submitted.is_dir() else []
     data = data_provenance(assignment, data_root)
     pending, results = [], {}
     for student in students:

@@ -97,7 +97,8 @@ def _data(args, course: Course | None, data_root: Path) -> int:
     names = args.datasets
     if not names and args.assignment:
         names = list((course or Course.find()).assignment(args.assignment).datasets)
-    names = names or sorted(registry.DATASETS)
+    if not names:  # all of them; for synth, all that have a stand-in
+        names = sorted(n for n, d in registry.DATASETS.items() if args.action != "synth" or d.standin)
     data_root.mkdir(parents=True, exist_ok=True)
     failed = 0
     for name in names:

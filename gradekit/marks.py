@@ -91,10 +91,12 @@ def _plot_distribution(assignment: Assignment, totals: list[float], auto_max: fl
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.hist(totals, bins=min(20, max(5, len(totals))), range=(0, auto_max or 1), color="#4c72b0", edgecolor="white")
+    ax.hist(totals, bins=20, range=(0, auto_max or 1), color="#4c72b0", edgecolor="white")
     ax.set_xlabel(f"auto-graded points (of {auto_max:g})")
     ax.set_ylabel("students")
-    ax.set_title(f"{assignment.title}: {len(totals)} submissions")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_title(f"{assignment.name}: {len(totals)} submissions, median {sorted(totals)[len(totals) // 2]:g}" if totals
+                 else assignment.name, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -2,10 +2,8 @@
 solution line or hidden expected value in release/."""
 from __future__ import annotations
 
-import json
-import shutil
+import importlib
 import sys
-import warnings
 from pathlib import Path
 
 import nbformat
@@ -51,21 +49,29 @@ def test_real_data_verifies(data_root):
         assert store.verify(registry.get(name), data_root) == (True, "real")
 
 
-def test_release_strips_every_solution_and_hidden_value(course):
-    gradekit("release", "ee046211_hw2", cwd=course)
-    released = course / "release" / "ee046211_hw2"
-    assert {p.name for p in released.iterdir()} == {"ee046211_hw2.ipynb", "gradekit_submit.py", "gradekit_data.py"}
-    source = course / "source" / "ee046211_hw2" / "ee046211_hw2.ipynb"
-    assert solution_leaks(source, released / "ee046211_hw2.ipynb") == []
-    text = (released / "ee046211_hw2.ipynb").read_text()
-    stubs = [c for c in nbformat.read(released / "ee046211_hw2.ipynb", as_version=4).cells if c.source == "YOUR ANSWER HERE"]
-    assert "BEGIN SOLUTION" not in text and len(stubs) == 8  # one per manual item
-    for hidden in ("0.98661", "0.88955", "0.59324", "132863336", "132,863,336", "93.06", "1,792", "102,764,544",
-                   "kaiming_normal_", "math.sqrt(6.0"):
+HIDDEN = {  # values a release must never show: answers, and solution lines that are not given code
+    "ee046211_hw2": ("0.98661", "0.88955", "0.59324", "132863336", "132,863,336", "93.06", "1,792", "102,764,544",
+                     "kaiming_normal_", "math.sqrt(6.0"),
+    "ece4179_2022_a2": ("0.27289", "0.3186", "1.2986", "0.4905", "2.3504", "271,690", "803,786",
+                        "self.pool = nn.AdaptiveAvgPool2d", "relu_grad5", "torch.sigmoid(self.decoder"),
+}
+
+
+@pytest.mark.parametrize("assignment", sorted(HIDDEN))
+def test_release_strips_every_solution_and_hidden_value(course, assignment):
+    gradekit("release", assignment, cwd=course)
+    released = course / "release" / assignment
+    assert {p.name for p in released.iterdir()} == {f"{assignment}.ipynb", "gradekit_submit.py", "gradekit_data.py"}
+    source = course / "source" / assignment / f"{assignment}.ipynb"
+    assert solution_leaks(source, released / f"{assignment}.ipynb") == []
+    text = (released / f"{assignment}.ipynb").read_text()
+    manual = [m for m in nbformat.read(source, as_version=4).cells if m.metadata.get("nbgrader", {}).get("grade") and m.cell_type == "markdown"]
+    stubs = [c for c in nbformat.read(released / f"{assignment}.ipynb", as_version=4).cells if c.source == "YOUR ANSWER HERE"]
+    assert "BEGIN SOLUTION" not in text and len(stubs) == len(manual) > 0  # one stub per manual item
+    for hidden in HIDDEN[assignment]:
         assert hidden not in text, hidden
-    assert "OneCycleLR" in text  # the given training helper stays: it is not a solution
-    committed = REPO / "release" / "ee046211_hw2" / "ee046211_hw2.ipynb"
-    assert committed.read_text() == text, "release/ is stale: run `gradekit release ee046211_hw2`"
+    committed = REPO / "release" / assignment / f"{assignment}.ipynb"
+    assert committed.read_text() == text, f"release/ is stale: run `gradekit release {assignment}`"
 
 
 def test_leak_check_catches_a_leak(course):
@@ -78,12 +84,39 @@ def test_leak_check_catches_a_leak(course):
         "bound = math.sqrt(6.0 / (fan_in + fan_out))"]
 
 
-def test_fixtures_are_built_from_the_current_solution(tmp_path):
+@pytest.mark.parametrize("builder", ["build_ee046211_hw2", "build_ece4179_2022_a2"])
+def test_fixtures_are_built_from_the_current_solution(tmp_path, builder):
     sys.path.insert(0, str(REPO / "tests" / "fixtures"))
-    import build_ee046211_hw2 as build
-
+    build = importlib.import_module(builder)
     build.write(tmp_path)
     for path in tmp_path.rglob("*"):
         if path.is_file():
             committed = build.OUT / path.relative_to(tmp_path)
             assert committed.read_bytes() == path.read_bytes(), f"{committed} is stale: run {build.__file__}"
+
+
+@pytest.mark.parametrize("name", ["faces", "photos"])
+def test_folder_datasets_fetch_from_the_mirror_and_verify(tmp_path, name):
+    from conftest import MIRROR
+
+    dataset = registry.get(name)
+    assert store.fetch(dataset, tmp_path, MIRROR) == f"copied from {MIRROR}"
+    assert store.verify(dataset, tmp_path) == (True, "real")
+    victim = next(p for p in (tmp_path / dataset.subfolder).iterdir() if p.is_file())
+    victim.write_bytes(victim.read_bytes()[:-1])
+    assert not store.verify(dataset, tmp_path)[0]
+
+
+def test_resnet18_standin_is_named_as_one_and_loads_into_torchvision(tmp_path):
+    import torch
+
+    from gradekit_data import load_pretrained
+
+    assert store.provenance(registry.get("resnet18"), tmp_path).startswith("missing")
+    assert synth.synth("resnet18", tmp_path) == ["weights/resnet18-standin.pth"]
+    assert not (tmp_path / registry.get("resnet18").subfolder).exists(), "a stand-in never takes the real file's name"
+    assert store.verify(registry.get("resnet18"), tmp_path) == (True, "stand-in, checksums ok")
+    with pytest.warns(UserWarning, match="STAND-IN"):
+        model = load_pretrained("resnet18", tmp_path)
+    saved = torch.load(tmp_path / "weights" / "resnet18-standin.pth", weights_only=True)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in saved.items())

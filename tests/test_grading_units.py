@@ -103,3 +103,29 @@ def test_student_function_errors_and_hangs_are_reasons(tmp_path):
         code.call("hang")
     with pytest.raises(ItemFailed, match="no function missing"):
         code.call("missing")
+
+
+def test_a_model_can_be_handed_to_a_student_function(tmp_path):
+    import torch
+
+    code = _notebook_dir(tmp_path, "import torch\ndef confidence(model, x):\n    model.eval()\n    return torch.softmax(model(x), 1).max(1).values")
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
+    x = torch.randn(2, 1, 2, 2)
+    program = torch.export.export(model, (x,))
+    (out,) = code.call("confidence", program, x.numpy(), torch_args=True)
+    assert np.allclose(out, torch.softmax(model(x), 1).max(1).values.detach().numpy(), atol=1e-6)
+
+
+def test_changed_tensors_sees_running_statistics():
+    import torch
+
+    from gradekit.grading.checks import changed_tensors
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.Linear(2, 2))
+    pristine = {k: v.clone() for k, v in net.state_dict().items()}
+    net.train()
+    with torch.no_grad():
+        net[1](torch.randn(4, 2, 5, 5))  # a forward pass in train mode moves BN's running stats
+        net[2].weight.add_(1)
+    assert changed_tensors(net.state_dict(), pristine, ignore_prefixes=("2.",)) == [
+        "1.running_mean", "1.running_var", "1.num_batches_tracked"]

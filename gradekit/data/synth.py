@@ -56,8 +56,24 @@ def svhn(root: Path, seed: int = 0) -> list[str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         savemat(path, {"X": images.transpose(1, 2, 3, 0), "y": np.where(labels == 0, 10, labels)[:, None].astype(np.uint8)})
         written.append(rel)
-    store.record_standin(root, dataset.torchvision_name, written, "rendered digits, SVHN .mat layout")
+    store.record_standin(root, dataset.manifest_key, written, "rendered digits, SVHN .mat layout")
     return written
+
+
+def resnet18(root: Path, seed: int = 0) -> list[str]:
+    """A ResNet18 state_dict in torchvision's layout with a fixed random init, beside (never at) the
+    real file's name. Freezing checks compare tensors bit for bit, so they run on it unchanged."""
+    import torch
+    import torchvision
+
+    rel = "weights/resnet18-standin.pth"
+    torch.manual_seed(seed)
+    state = torchvision.models.resnet18(weights=None).state_dict()
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, root / rel)
+    store.record_standin(root, DATASETS["resnet18"].manifest_key, [rel],
+                         "random init in torchvision's ResNet18 layout (no ImageNet weights offline)")
+    return [rel]
 
 
 def synth(name: str, root: Path) -> list[str]:

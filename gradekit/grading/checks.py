@@ -51,3 +51,32 @@ def require(condition: bool, reason: str) -> None:
     """Fail the item with a reason for the student (no expected values in it)."""
     if not condition:
         raise ItemFailed(reason)
+
+
+def changed_tensors(state: dict[str, torch.Tensor], pristine: dict[str, torch.Tensor],
+                    ignore_prefixes: tuple[str, ...] = ()) -> list[str]:
+    """Names of the tensors of `pristine` (outside `ignore_prefixes`) that `state` lacks or that differ
+    bit for bit: BatchNorm running statistics count, so a backbone left in train mode shows up too."""
+    changed = []
+    for name, tensor in pristine.items():
+        if name.startswith(ignore_prefixes):
+            continue
+        other = state.get(name)
+        if other is None or other.shape != tensor.shape or other.dtype != tensor.dtype or not torch.equal(other, tensor):
+            changed.append(name)
+    return changed
+
+
+def parameter_shapes(exported) -> list[tuple[int, ...]]:
+    """Shapes of the program's parameters, in the order the model registered them."""
+    return [tuple(t.shape) for t in parameters(exported).values()]
+
+
+def conv_paddings(exported) -> list[tuple[int, ...]]:
+    """The padding of every convolution in the program's graph, in the order they run."""
+    paddings = []
+    for node in exported.graph.nodes:
+        if node.op == "call_function" and "conv" in str(node.target):
+            padding = node.args[4] if len(node.args) > 4 else node.kwargs.get("padding", (0, 0))
+            paddings.append(tuple(padding) if isinstance(padding, (list, tuple)) else (padding, padding))
+    return paddings

@@ -96,6 +96,30 @@ def seed(pytestconfig, submission) -> int:
     return int(submission.run.get("parameters", {}).get("SEED", pytestconfig.getoption("--gk-seed")))
 
 
+@pytest.fixture(scope="session")
+def test_split(data_root):
+    """test_split("svhn") -> (X, y): the grader's own copy of a test split, loaded once per process;
+    an item that needs a missing dataset is not graded and says why."""
+    from gradekit.grading import testsets
+
+    cache = {}
+
+    def load(name: str):
+        if name not in cache:
+            cache[name] = testsets.load(name, data_root)
+        return cache[name]
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def provenance(data_root):
+    """provenance("svhn") -> 'real', 'standin' or 'missing: ...' for the grader's data root."""
+    from gradekit.grading import testsets
+
+    return lambda name: testsets.provenance(name, data_root)
+
+
 @pytest.fixture
 def credit(request) -> Credit:
     request.node.stash[_CREDIT_KEY] = c = Credit()

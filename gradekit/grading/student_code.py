@@ -65,7 +65,8 @@ class StudentCode:
         return found[0]
 
     def call(self, function: str, *args, torch_args: bool = False, **kwargs) -> list[np.ndarray]:
-        """Call `function` with numbers or numpy arrays (as torch tensors if torch_args); return arrays."""
+        """Call `function` with numbers, numpy arrays (as torch tensors if torch_args) or models (a
+        torch.export ExportedProgram arrives as a module); return its results as numpy arrays."""
         if self._defs is None:
             self._defs = definitions(self._notebook())
         work = Path(tempfile.mkdtemp(prefix="gk-call-"))
@@ -73,6 +74,13 @@ class StudentCode:
             arrays = {}
 
             def encode(value):
+                if type(value).__name__ == "ExportedProgram":
+                    import torch
+
+                    name = f"m{len(arrays)}.pt2"
+                    arrays[name.removesuffix(".pt2")] = np.zeros(0)  # keeps the names unique
+                    torch.export.save(value, str(work / name))
+                    return {"__exported__": name}
                 if isinstance(value, np.ndarray):
                     key = f"a{len(arrays)}"
                     arrays[key] = value

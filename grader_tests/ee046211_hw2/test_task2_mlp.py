@@ -11,6 +11,11 @@ REPORT_TOLERANCE = 0.005                # printed vs recomputed accuracy
 
 
 @pytest.fixture(scope="module")
+def fashion_test(test_split):
+    return test_split("fashionmnist")
+
+
+@pytest.fixture(scope="module")
 def mlp_accuracy(submission, fashion_test):
     return accuracy(submission.model("task2_mlp"), *fashion_test)
 

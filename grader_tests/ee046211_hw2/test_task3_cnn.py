@@ -16,6 +16,16 @@ REPORT_TOLERANCE = {"real": 0.01, "standin": 0.02}  # the stand-in's test split 
 
 
 @pytest.fixture(scope="module")
+def svhn_provenance(provenance):
+    return provenance("svhn")
+
+
+@pytest.fixture(scope="module")
+def svhn_test(test_split):
+    return test_split("svhn")
+
+
+@pytest.fixture(scope="module")
 def data_note(svhn_provenance):
     return " [stand-in SVHN: smoke mark]" if svhn_provenance == "standin" else ""
 

@@ -1,0 +1,81 @@
+"""Q1 (the MLP by hand) and Q2 (the stacked activation). Expected values are computed here from the
+spec's table and equation, never stored. Working-out and discussions are manual items."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gradekit.grading.checks import close, require
+from gradekit.grading.student_code import expect_array
+
+W = dict(w13=0.1, w14=0.3, w15=-0.2, w23=0.6, w24=0.4, w25=0.0, w36=-0.5, w46=-0.3, w56=0.8)
+
+
+@pytest.fixture(scope="module")
+def q1():
+    """Forward, BCE and one SGD step (lr 0.01, y = 1) by autograd, in float64."""
+    w = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in W.items()}
+    x1, x2 = 1.0, 2.0
+    h3 = torch.relu(w["w13"] * x1 + w["w23"] * x2)
+    h4 = torch.relu(w["w14"] * x1 + w["w24"] * x2)
+    h5 = torch.relu(w["w15"] * x1 + w["w25"] * x2)
+    out = torch.sigmoid(w["w36"] * h3 + w["w46"] * h4 + w["w56"] * h5)
+    loss_y1 = -torch.log(out)
+    loss_y1.backward()
+    return {"output": out.item(), "bce_y0": -math.log(1 - out.item()), "bce_y1": loss_y1.item(),
+            "w36": W["w36"] - 0.01 * w["w36"].grad.item(), "w25": W["w25"] - 0.01 * w["w25"].grad.item()}
+
+
+@pytest.mark.item("q1.1.output", points=2)
+def test_output(submission, q1):
+    require(close(submission.number("q1.output"), q1["output"]), "the network's output is wrong")
+
+
+@pytest.mark.item("q1.2.bce_y0", points=1)
+def test_bce_y0(submission, q1):
+    require(close(submission.number("q1.bce_y0"), q1["bce_y0"]), "the BCE loss for y = 0 is wrong (natural log)")
+
+
+@pytest.mark.item("q1.3.bce_y1", points=0.5)
+def test_bce_y1(submission, q1):
+    require(close(submission.number("q1.bce_y1"), q1["bce_y1"]), "the BCE loss for y = 1 is wrong (natural log)")
+
+
+@pytest.mark.item("q1.4.w36", points=2)
+def test_w36(submission, q1):
+    require(close(submission.number("q1.w36_updated"), q1["w36"], abs_=1e-7), "the updated w3,6 is wrong")
+
+
+@pytest.mark.item("q1.5.w25", points=2)
+def test_w25(submission, q1):
+    require(close(submission.number("q1.w25_updated"), q1["w25"], abs_=1e-9),
+            "the updated w2,5 is wrong: which gradient reaches w2,5 through neuron 5?")
+
+
+def reference_z(x: np.ndarray) -> np.ndarray:
+    top = math.exp(1) - math.exp(-1)
+    return np.where(x > 1, top, np.where(x < -1, -top, np.exp(x) - np.exp(-x)))
+
+
+HIDDEN_X = np.array([-7.5, -1.0001, -1.0, -0.999, -0.31, -1e-3, 0.0, 2e-4, 0.42, 0.9999, 1.0, 1.0001, 3.3])
+
+
+@pytest.mark.item("q2.z", points=2)
+def test_z(student_code):
+    (out,) = student_code.call("z", HIDDEN_X, torch_args=True)
+    out = expect_array(out, "z(x)", shape=HIDDEN_X.shape)
+    require(np.allclose(out, reference_z(HIDDEN_X), rtol=1e-5, atol=1e-6), "z(x) is wrong on some inputs (check each branch)")
+
+
+@pytest.mark.item("q2.z_stack", points=1.5)
+def test_z_stack(student_code):
+    x = HIDDEN_X[HIDDEN_X != 0]
+    expected = reference_z(x)
+    for _ in range(999):
+        expected = reference_z(expected)
+    (out,) = student_code.call("z_stack", x, torch_args=True)
+    out = expect_array(out, "z_stack(x)", shape=x.shape)
+    require(np.allclose(out, expected, rtol=1e-4, atol=1e-6), "z_stack(x, 1000) is wrong on some inputs")
+    (zero,) = student_code.call("z_stack", np.zeros(3), torch_args=True)
+    require(np.allclose(expect_array(zero, "z_stack(0)", shape=(3,)), 0), "z_stack(0) must stay at the fixed point 0")
