@@ -188,10 +188,13 @@ def _classify(record: dict, executed: Path, done: sandbox.Completed, job: Job, r
     failure = next((line for line in done.output.splitlines() if line.startswith("GRADEKIT-NBRUN-FAILED")), "")
     pending = [c["cell"] for c in record["cells"] if not c["executed"]]
     running = next((c["cell"] for c in record["cells"] if c["status"] == "running"), pending[0] if pending else None)
-    known = ("PapermillExecutionError", "CellTimeoutError", "DeadKernelError", "Kernel died")
-    if failure and not any(k in failure for k in known) and not any(c["executed"] for c in record["cells"]):
-        # the kernel never ran a cell: the sandbox or the runner refused, not the student's code
-        _fail(record, SANDBOX_FAILED, failure.removeprefix("GRADEKIT-NBRUN-FAILED ")[:300])
+    known = ("PapermillExecutionError", "CellTimeoutError", "DeadKernelError")
+    never_ran = not any(c["executed"] for c in record["cells"])
+    # a kernel that dies before its kernel_info reply never ran student code; nor did one that failed unknownly
+    if failure and never_ran and not done.timed_out and ("kernel_info" in failure or not any(k in failure for k in known)):
+        # papermill never got to start a cell: the sandbox or the kernel's start failed, not the student's code
+        _fail(record, SANDBOX_FAILED, "the kernel could not start in the sandbox: "
+                                      + failure.removeprefix("GRADEKIT-NBRUN-FAILED ")[:300])
     elif done.timed_out:
         _fail(record, TIMEOUT, f"the notebook ran past its {job.limits.notebook_timeout_s} s limit (in cell {running})")
     elif output_exceeded:

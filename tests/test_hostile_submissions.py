@@ -141,3 +141,23 @@ def test_sigkill_mid_batch_then_rerun_gives_the_same_mark_sheet(tmp_path):
     for student, text in finished.items():  # finished work was kept, not redone
         assert (course / "autograded" / student / "tiny" / "run.json").read_text() == text
     assert _marks(course, data) == uninterrupted
+
+
+def test_without_bubblewrap_every_report_says_not_sandboxed(tmp_path, monkeypatch):
+    course, data = tiny_course(tmp_path / "plain", ["h00_honest"])
+    monkeypatch.setenv("GRADEKIT_NO_BWRAP", "1")
+    gradekit("run", "tiny", "--data-root", str(data), cwd=course)
+    gradekit("grade", "tiny", "--data-root", str(data), cwd=course)
+    gradekit("marks", "tiny", cwd=course)
+    run, grade = outcome(course, "h00_honest")
+    assert run["sandboxed"] is False and "NOT SANDBOXED" in run["warnings"][0]
+    row = next(r for r in csv.DictReader((course / "marks" / "tiny.csv").open()) if r["student"] == "h00_honest")
+    assert "NOT SANDBOXED" in row["notes"]
+    assert "NOT SANDBOXED" in (course / "feedback" / "h00_honest" / "tiny.html").read_text()
+
+
+def test_a_sandbox_that_cannot_start_is_not_the_students_fault(tmp_path):
+    course, data = tiny_course(tmp_path / "refused", ["h00_honest"])
+    gradekit("run", "tiny", "--data-root", str(tmp_path / "no-such-data-root"), cwd=course)
+    run = json.loads((course / "autograded" / "h00_honest" / "tiny" / "run.json").read_text())
+    assert run["status"] == "sandbox refused" and "could not start" in run["reason"], run["reason"]
