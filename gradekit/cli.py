@@ -7,12 +7,17 @@ import sys
 from pathlib import Path
 
 from gradekit.course import PROFILES, Course, default_data_root
+from gradekit.data import preflight
+from gradekit.data.catalog import Catalog, DeclarationError
+from gradekit.data.preflight import Refused
 
 
 def _common(p: argparse.ArgumentParser, jobs: bool = False) -> None:
     p.add_argument("--profile", choices=PROFILES, default="smoke", help="smoke: minutes on a CPU; full: the real runs")
     p.add_argument("--data-root", type=Path, default=None, help="datasets (default: $DATA_ROOT, else ./data)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--unsandboxed", action="store_true",
+                   help="run student code without bubblewrap when it is missing (every report says NOT SANDBOXED)")
     if jobs:
         p.add_argument("--jobs", "-j", type=int, default=1, help="submissions processed in parallel")
 
@@ -36,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="pytest graders on each run -> grade.json")
     p.add_argument("assignment")
     p.add_argument("--students", nargs="*", default=None)
+    p.add_argument("--student", action="append", dest="students", help="re-grade this student (repeatable)")
     _common(p, jobs=True)
 
     p = sub.add_parser("marks", help="marks/A.csv and feedback/<student>/A.html")
@@ -52,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assignment", default=None)
     p.add_argument("--from", dest="mirror", type=Path, default=None, help="fetch: copy from a local mirror instead of downloading")
     p.add_argument("--data-root", type=Path, default=None)
+    p.add_argument("--seed", type=int, default=0, help="synth: the stand-in's seed")
     return parser
 
 
@@ -59,58 +66,83 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     course = Course(args.course.resolve()) if args.course else None
     data_root = (getattr(args, "data_root", None) or default_data_root()).resolve()
-    if args.command == "data":
-        return _data(args, course, data_root)
-    course = course or Course.find()
-    assignment = course.assignment(args.assignment)
+    try:
+        if args.command == "data":
+            return _data(args, course or Course.find(), data_root)
+        course = course or Course.find()
+        return _command(args, course, course.assignment(args.assignment), data_root)
+    except DeclarationError as exc:
+        print(f"gradekit: {exc}", file=sys.stderr)
+        return 2
+    except Refused as refusal:
+        print(refusal, file=sys.stderr)
+        return 2
 
+
+def _command(args, course: Course, assignment, data_root: Path) -> int:
+    if args.command in ("run", "grade", "solve"):
+        preflight.require_ready(assignment.catalog(), data_root, unsandboxed=args.unsandboxed)
     if args.command == "release":
         from gradekit.release import release
         print(f"released {assignment.name} -> {release(assignment)}")
     elif args.command == "run":
-        from gradekit.batch import run_all
+        from gradekit.run.batch import run_all
         submitted = (args.submitted or course.submitted).resolve()
         results = run_all(assignment, submitted, course.autograded, profile=args.profile, data_root=data_root,
                           seed=args.seed, device=args.device, jobs=args.jobs, students=args.students, force=args.force)
-        _summary(results, "status")
+        _summary([r.status for r in results.values()])
     elif args.command == "grade":
         from gradekit.grading.runner import grade_all
         students = args.students or course.students(course.autograded, assignment.name)
-        grade_all(assignment, course.autograded, students, data_root=data_root, profile=args.profile,
-                  seed=args.seed, jobs=args.jobs)
+        results = grade_all(assignment, course.autograded, students, data_root=data_root, profile=args.profile,
+                            seed=args.seed, jobs=args.jobs)
+        _summary(["needs attention" if r.attention else "graded" for r in results.values()])
     elif args.command == "marks":
-        from gradekit.marks import write_marks
-        students = course.students(course.autograded, assignment.name)
-        sheet = write_marks(assignment, course.autograded, students, course.marks, course.feedback)
-        print(f"mark sheet: {sheet}\nfeedback:   {course.feedback}/<student>/{assignment.name}.html")
+        return _marks(course, assignment)
     elif args.command == "solve":
         from gradekit.solve import solve
         result = solve(assignment, profile=args.profile, data_root=data_root, seed=args.seed, device=args.device)
         print(json.dumps(result, indent=1))
-        return 0 if result["total"] == result["max"] else 1
+        return 0 if result["total"] == result["max"] and not result["needs_attention"] else 1
     return 0
 
 
-def _data(args, course: Course | None, data_root: Path) -> int:
-    from gradekit.data import registry, store, synth
+def _marks(course: Course, assignment) -> int:
+    from gradekit.marks import write_marks
 
-    names = args.datasets
-    if not names and args.assignment:
-        names = list((course or Course.find()).assignment(args.assignment).datasets)
-    if not names:  # all of them; for synth, all that have a stand-in
-        names = sorted(n for n, d in registry.DATASETS.items() if args.action != "synth" or d.standin)
+    students = course.students(course.autograded, assignment.name)
+    sheet = write_marks(assignment, course.autograded, students, course.marks, course.feedback)
+    if sheet.attention:  # first, before anything else: these marks are not final
+        print(f"NEEDS ATTENTION: {len(sheet.attention)} students have items the graders could not check "
+              "(their marks are not final; fix the cause, then `gradekit grade A --student S`):")
+        for student, items in sorted(sheet.attention.items()):
+            for what in items:
+                print(f"  {student}: {what[:200]}")
+    print(f"mark sheet: {sheet.path}\nfeedback:   {course.feedback}/<student>/{assignment.name}.html")
+    return 1 if sheet.attention else 0
+
+
+def _data(args, course: Course, data_root: Path) -> int:
+    from gradekit.data import store, synth
+
+    catalog = course.assignment(args.assignment).catalog() if args.assignment else course.catalog()
+    names = args.datasets or sorted(d.name for d in catalog if args.action != "synth" or d.standin)
     data_root.mkdir(parents=True, exist_ok=True)
     failed = 0
     for name in names:
-        dataset = registry.get(name)
+        dataset = catalog.get(name)
         try:
             if args.action == "fetch":
-                print(f"{name}: {store.fetch(dataset, data_root, args.mirror)}")
+                inputs = {n: catalog.get(n) for n in dataset.inputs}
+                print(f"{name}: {store.fetch(dataset, data_root, args.mirror, inputs)}")
             elif args.action == "synth":
-                written = synth.synth(dataset.name, data_root)
+                written = synth.synth(dataset, data_root, args.seed)
                 print(f"{name}: " + (f"stand-in written: {', '.join(written)}" if written else "real files present, nothing written"))
             else:
                 ok, state = store.verify(dataset, data_root)
+                if ok:  # and readable as the sandboxed run will read it
+                    why = preflight.probe_readable(Catalog({name: dataset}), data_root).get(name)
+                    ok, state = (False, f"{state}, but cannot be read as it is: {why}") if why else (True, state)
                 print(f"{name}: {'ok' if ok else 'FAILED'} ({state})")
                 failed += not ok
         except (OSError, ValueError, RuntimeError) as exc:
@@ -119,10 +151,10 @@ def _data(args, course: Course | None, data_root: Path) -> int:
     return 1 if failed else 0
 
 
-def _summary(results: dict[str, dict], key: str) -> None:
+def _summary(outcomes: list[str]) -> None:
     counts: dict[str, int] = {}
-    for r in results.values():
-        counts[r[key]] = counts.get(r[key], 0) + 1
+    for outcome in outcomes:
+        counts[outcome] = counts.get(outcome, 0) + 1
     print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no submissions")
 
 

@@ -11,6 +11,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gradekit.data.catalog import Catalog
+from gradekit.run.limits import Limits
+
 PROFILES = ("smoke", "full")
 
 
@@ -34,7 +37,7 @@ class Course:
 
     def __getattr__(self, name: str) -> Path:  # source, release, solutions, submitted, ...
         if name in ("source", "release", "solutions", "grader_tests", "submitted",
-                    "autograded", "marks", "feedback"):
+                    "autograded", "marks", "feedback", "datasets"):
             return self.root / name
         raise AttributeError(name)
 
@@ -45,21 +48,17 @@ class Course:
             raise SystemExit(f"no assignment {name!r} in {self.source} (known: {known})")
         return Assignment.load(self, name)
 
+    def catalog(self) -> Catalog:
+        """Every dataset the course and its assignments declare."""
+        tomls = [(p, tomllib.loads(p.read_text())) for p in sorted(self.source.glob("*/assignment.toml"))]
+        return Catalog.read(self.root, tomls)
+
     def students(self, submitted: Path | None = None, assignment: str | None = None) -> list[str]:
         base = submitted or self.submitted
         if not base.is_dir():
             return []
         return sorted(p.name for p in base.iterdir()
                       if p.is_dir() and (assignment is None or (p / assignment).is_dir()))
-
-
-@dataclass(frozen=True)
-class Limits:
-    cell_timeout_s: int = 1800
-    notebook_timeout_s: int = 7200
-    memory_mb: int = 8192
-    processes: int = 256
-    output_mb: int = 50
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,7 @@ class Assignment:
     title: str
     datasets: tuple[str, ...]
     limits: dict[str, Limits] = field(default_factory=dict)
+    declaration: dict = field(default_factory=dict)   # assignment.toml as read
 
     @classmethod
     def load(cls, course: Course, name: str) -> "Assignment":
@@ -80,7 +80,15 @@ class Assignment:
         for profile in PROFILES:
             merged = {**decl.get("limits", {}), **decl.get("limits", {}).get(profile, {})}
             limits[profile] = Limits(**{k: v for k, v in merged.items() if k in Limits.__annotations__})
-        return cls(course, name, decl.get("title", name), tuple(decl.get("datasets", ())), limits)
+        return cls(course, name, decl.get("title", name), tuple(decl.get("datasets", ())), limits, decl)
+
+    @property
+    def declaration_file(self) -> Path:
+        return self.course.source / self.name / "assignment.toml"
+
+    def catalog(self) -> Catalog:
+        """The datasets this assignment uses, as the course and the assignment declare them."""
+        return Catalog.read(self.course.root, [(self.declaration_file, self.declaration)], uses=list(self.datasets))
 
     @property
     def notebook_name(self) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 
 from gradekit import atomic
+from gradekit.records import GradeReport, RunRecord
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.35em .5em;text-align:left;vertical-align:top}
@@ -33,27 +34,28 @@ def _plots(run_dir: Path, limit: int = 24) -> list[tuple[int, str]]:
     return found[:limit]
 
 
-def write_feedback(assignment, student: str, run_dir: Path, grade: dict, run: dict, manual: list[dict], path: Path) -> None:
+def write_feedback(assignment, student: str, run_dir: Path, grade: GradeReport, run: RunRecord | None,
+                   manual: list[dict], path: Path) -> None:
     e = html.escape
-    total, auto_max = grade.get("total", 0.0), grade.get("max", 0.0)
     parts = [f"<!doctype html><meta charset=utf-8><title>{e(assignment.title)}: {e(student)}</title><style>{_STYLE}</style>",
-             f"<h1>{e(assignment.title)}</h1><p>Student: <b>{e(student)}</b> · profile: {e(str(run.get('profile', '?')))}"
-             f" · auto-graded: <b>{total:g} / {auto_max:g}</b></p>"]
-    status = run.get("status", "not run")
-    if status != "ok":
-        parts.append(f"<p class=warn>Your notebook did not run cleanly: <b>{e(status)}</b>: {e(run.get('reason', ''))}</p>")
-    for warning in run.get("warnings", []):
-        parts.append(f"<p class=warn>{e(warning)}</p>")
-    standins = [n for n, s in run.get("data", {}).items() if s == "standin"]
-    if standins:
-        parts.append(f"<p class=warn>Smoke marks on stand-in data ({e(', '.join(standins))}): not a course mark.</p>")
-    if grade.get("grading_error"):
-        parts.append("<p class=warn>The graders could not run on this submission; a member of staff will look at it.</p>")
+             f"<h1>{e(assignment.title)}</h1><p>Student: <b>{e(student)}</b> · profile: {e(run.profile if run else '?')}"
+             f" · auto-graded: <b>{grade.total:g} / {grade.max:g}</b></p>"]
+    if run is None:
+        parts.append("<p class=warn>Your submission has not been run yet.</p>")
+    else:
+        if run.status != "ok":
+            parts.append(f"<p class=warn>Your notebook did not run cleanly: <b>{e(run.status)}</b>: {e(run.reason)}</p>")
+        parts += [f"<p class=warn>{e(w)}</p>" for w in run.warnings]
+        if run.standins:
+            parts.append(f"<p class=warn>Smoke marks on stand-in data ({e(', '.join(run.standins))}): not a course mark.</p>")
+    if grade.attention:
+        parts.append("<p class=warn>Some of your work could not be graded automatically because of a problem on our "
+                     "side, not yours; a member of staff will look at it and your mark is not final yet.</p>")
     parts.append("<h2>Auto-graded items</h2><table><tr><th>item</th><th>points</th><th>why</th></tr>")
-    for item in grade.get("items", []):
-        cls = "full" if item["points"] >= item["max"] else "part" if item["points"] > 0 else "zero"
-        parts.append(f"<tr class={cls}><td>{e(item['id'])}</td><td class=pts>{item['points']:g} / {item['max']:g}</td>"
-                     f"<td>{e(item['reason'])}</td></tr>")
+    for item in grade.items:
+        cls = "part" if item.needs_attention else "full" if item.points >= item.max else "part" if item.points > 0 else "zero"
+        shown = f"– / {item.max:g}" if item.needs_attention else f"{item.points:g} / {item.max:g}"
+        parts.append(f"<tr class={cls}><td>{e(item.id)}</td><td class=pts>{shown}</td><td>{e(item.reason)}</td></tr>")
     parts.append("</table>")
     if manual:
         parts.append("<h2>Marked by staff</h2><table><tr><th>item</th><th>points</th></tr>")

@@ -3,69 +3,63 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from gradekit import atomic
 from gradekit.course import Assignment
 from gradekit.feedback import write_feedback
-from gradekit.grading.runner import GRADE_FILE
+from gradekit.records import GradeReport, RunRecord
 
 
-def _load(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
+@dataclass
+class Sheet:
+    path: Path
+    attention: dict[str, list[str]]   # student -> what staff must look at before the marks are final
 
 
-def collect(assignment: Assignment, autograded: Path, students: list[str]) -> tuple[list[str], list[dict], dict[str, dict]]:
-    """Item ids in a stable order (the graders' order), manual items, and each student's grade."""
-    grades = {s: _load(autograded / s / assignment.name / GRADE_FILE) for s in students}
-    order, seen = [], set()
-    for grade in grades.values():
-        for item in grade.get("items", []):
-            if item["id"] not in seen:
-                seen.add(item["id"])
-                order.append(item["id"])
-    return order, assignment.manual_items(), grades
+def collect(assignment: Assignment, autograded: Path, students: list[str]) -> tuple[list[str], dict[str, GradeReport]]:
+    """Item ids in a stable order (the graders' order) and each student's grade."""
+    grades = {s: GradeReport.load(autograded / s / assignment.name) or GradeReport(
+        grading_error="not graded yet: run `gradekit grade`") for s in students}
+    order = list(dict.fromkeys(item.id for grade in grades.values() for item in grade.items))
+    return order, grades
 
 
-def notes(grade: dict, run: dict) -> str:
-    parts = []
-    if run.get("status") and run["status"] != "ok":
-        parts.append(f"run {run['status']}: {run.get('reason', '')}")
-    if not run:
+def notes(grade: GradeReport, run: RunRecord | None) -> str:
+    parts = [f"NEEDS ATTENTION: {a[:200]}" for a in grade.attention]
+    if run is None:
         parts.append("never run")
-    if grade.get("grading_error"):
-        parts.append(f"grading failed: {grade['grading_error'][:200]}")
-    parts += run.get("warnings", [])
-    standins = [name for name, state in run.get("data", {}).items() if state == "standin"]
-    if standins:
-        parts.append(f"SMOKE MARKS on stand-in data ({', '.join(standins)}): not valid for a course")
+    else:
+        if run.status != "ok":
+            parts.append(f"run {run.status}: {run.reason}")
+        parts += run.warnings
+        if run.standins:
+            parts.append(f"SMOKE MARKS on stand-in data ({', '.join(run.standins)}): not valid for a course")
     return "; ".join(parts)
 
 
 def write_marks(assignment: Assignment, autograded: Path, students: list[str], marks_dir: Path,
-                feedback_dir: Path) -> Path:
-    order, manual, grades = collect(assignment, autograded, students)
-    maxima = {}
-    for grade in grades.values():
-        for item in grade.get("items", []):
-            maxima[item["id"]] = item["max"]
+                feedback_dir: Path) -> Sheet:
+    order, grades = collect(assignment, autograded, students)
+    maxima = {item.id: item.max for grade in grades.values() for item in grade.items}
+    manual = assignment.manual_items()
     auto_max = sum(maxima.values())
     manual_max = sum(m["points"] for m in manual)
     header = ["student", "run_status", "profile", *order, *(f"{m['id']} (manual)" for m in manual),
               "auto_total", "auto_max", "manual_max", "max_total", "notes"]
-    rows = []
+    rows, totals, attention = [], [], {}
     for student in students:
         grade = grades[student]
-        run = _load(autograded / student / assignment.name / "run.json")
-        points = {i["id"]: i["points"] for i in grade.get("items", [])}
-        total = sum(points.values())
-        rows.append([student, run.get("status", "not run"), run.get("profile", ""),
-                     *(_fmt(points.get(i, 0.0)) for i in order), *("" for _ in manual),
-                     _fmt(total), _fmt(auto_max), _fmt(manual_max), _fmt(auto_max + manual_max), notes(grade, run)])
+        run = RunRecord.load(autograded / student / assignment.name)
+        # an item that needs attention (or was never graded) has no mark yet: its cell stays empty
+        points = {i.id: _fmt(i.points) for i in grade.items if not i.needs_attention}
+        totals.append(grade.total)
+        if grade.attention:
+            attention[student] = grade.attention
+        rows.append([student, run.status if run else "not run", run.profile if run else "",
+                     *(points.get(i, "") for i in order), *("" for _ in manual),
+                     _fmt(grade.total), _fmt(auto_max), _fmt(manual_max), _fmt(auto_max + manual_max), notes(grade, run)])
         write_feedback(assignment, student, autograded / student / assignment.name, grade, run, manual,
                        feedback_dir / student / f"{assignment.name}.html")
     out = io.StringIO()
@@ -76,8 +70,8 @@ def write_marks(assignment: Assignment, autograded: Path, students: list[str], m
     writer.writerows(rows)
     sheet = marks_dir / f"{assignment.name}.csv"
     atomic.write_text(sheet, out.getvalue())
-    _plot_distribution(assignment, [float(r[-5]) for r in rows], auto_max, marks_dir / f"{assignment.name}_distribution.png")
-    return sheet
+    _plot_distribution(assignment, totals, auto_max, marks_dir / f"{assignment.name}_distribution.png")
+    return Sheet(sheet, attention)
 
 
 def _fmt(x: float) -> str:

@@ -3,15 +3,14 @@ provided helpers are added. The leak check proves no solution line survived."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 
+from gradekit import provided
 from gradekit.course import Assignment
-from gradekit.execute import PROVIDED, PROVIDED_FILES
 
 _REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 
@@ -23,8 +22,7 @@ def release(assignment: Assignment) -> Path:
     done = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"nbgrader generate_assignment failed for {assignment.name}:\n{done.stdout}{done.stderr}")
-    for name in PROVIDED_FILES:
-        shutil.copyfile(PROVIDED / name, assignment.release_dir / name)
+    provided.write(assignment.release_dir, assignment.catalog().manifest())
     leaks = solution_leaks(assignment.source_notebook, assignment.release_dir / assignment.notebook_name)
     if leaks:
         raise SystemExit(f"release of {assignment.name} still holds solution lines: {leaks[:5]}")

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gradekit import execute
-from gradekit.batch import data_provenance
 from gradekit.course import Assignment
 from gradekit.grading.runner import grade_one
+from gradekit.run import execute
+from gradekit.run.batch import make_job
 
 
 def solve(assignment: Assignment, *, profile: str, data_root: Path, seed: int, device: str) -> dict:
     dest = assignment.course.solutions / assignment.name
-    job = execute.Job(assignment.name, "solution", assignment.source_notebook.parent, dest, profile, data_root,
-                      seed, device, assignment.limits[profile], data_provenance(assignment, data_root))
+    job = make_job(assignment, "solution", assignment.source_notebook.parent, dest, profile=profile,
+                   data_root=data_root, seed=seed, device=device)
     record = execute.run(job)
     grade = grade_one(assignment, dest, data_root=data_root, profile=profile, seed=seed)
-    lost = [f"{i['id']}: {i['reason']}" for i in grade.get("items", []) if i["points"] < i["max"]]
-    return {"run": record["status"], "reason": record["reason"], "duration_s": record["duration_s"],
-            "total": grade.get("total", 0), "max": grade.get("max", 0), "lost": lost,
-            "grading_error": grade.get("grading_error")}
+    lost = [f"{i.id}: {i.reason}" for i in grade.items if i.points < i.max]
+    return {"run": record.status, "reason": record.reason, "duration_s": record.duration_s,
+            "total": grade.total, "max": grade.max, "lost": lost, "needs_attention": grade.attention}

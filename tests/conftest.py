@@ -33,7 +33,7 @@ def data_root() -> Path:
 
 
 def make_course(dest: Path) -> Path:
-    for part in ("source", "grader_tests"):
+    for part in ("source", "grader_tests", "datasets"):
         shutil.copytree(REPO / part, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copyfile(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
     return dest

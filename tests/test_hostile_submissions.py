@@ -24,14 +24,14 @@ import build as tiny_build  # noqa: E402
 
 
 def tiny_course(dest: Path, students: list[str] | None = None) -> tuple[Path, Path]:
-    for part in ("source", "grader_tests"):
+    for part in ("source", "grader_tests", "datasets"):
         shutil.copytree(TINY / part, dest / part)
     shutil.copyfile(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
     for student in students or sorted(EXPECTED):
         shutil.copytree(TINY / "submitted" / student, dest / "submitted" / student)
     data = dest.parent / f"{dest.name}-data"
-    (data / "tiny").mkdir(parents=True)
-    np.save(data / "tiny" / "values.npy", np.array(tiny_build.REAL_VALUES))
+    gradekit("data", "fetch", "tally", "--data-root", str(data), cwd=dest)  # built by the course's own recipe
+    assert np.load(data / "tiny" / "values.npy").tolist() == tiny_build.REAL_VALUES
     return dest, data
 
 
@@ -146,8 +146,11 @@ def test_sigkill_mid_batch_then_rerun_gives_the_same_mark_sheet(tmp_path):
 def test_without_bubblewrap_every_report_says_not_sandboxed(tmp_path, monkeypatch):
     course, data = tiny_course(tmp_path / "plain", ["h00_honest"])
     monkeypatch.setenv("GRADEKIT_NO_BWRAP", "1")
-    gradekit("run", "tiny", "--data-root", str(data), cwd=course)
-    gradekit("grade", "tiny", "--data-root", str(data), cwd=course)
+    refused = gradekit("run", "tiny", "--data-root", str(data), cwd=course, check=False)
+    assert refused.returncode == 2 and "bubblewrap" in refused.stderr and "--unsandboxed" in refused.stderr
+    assert not (course / "autograded").exists(), "a refused batch ran nobody"
+    gradekit("run", "tiny", "--unsandboxed", "--data-root", str(data), cwd=course)
+    gradekit("grade", "tiny", "--unsandboxed", "--data-root", str(data), cwd=course)
     gradekit("marks", "tiny", cwd=course)
     run, grade = outcome(course, "h00_honest")
     assert run["sandboxed"] is False and "NOT SANDBOXED" in run["warnings"][0]
@@ -157,7 +160,18 @@ def test_without_bubblewrap_every_report_says_not_sandboxed(tmp_path, monkeypatc
 
 
 def test_a_sandbox_that_cannot_start_is_not_the_students_fault(tmp_path):
+    """The preflight refuses a missing data root before the batch; past it (a machine that changes under
+    a running batch), a sandbox that cannot bind its folders is still not the student's fault."""
+    from gradekit.course import Course
+    from gradekit.run import execute
+    from gradekit.run.batch import make_job
+
     course, data = tiny_course(tmp_path / "refused", ["h00_honest"])
-    gradekit("run", "tiny", "--data-root", str(tmp_path / "no-such-data-root"), cwd=course)
-    run = json.loads((course / "autograded" / "h00_honest" / "tiny" / "run.json").read_text())
-    assert run["status"] == "sandbox refused" and "could not start" in run["reason"], run["reason"]
+    refused = gradekit("run", "tiny", "--data-root", str(tmp_path / "no-such-data-root"), cwd=course, check=False)
+    assert refused.returncode == 2 and "does not exist" in refused.stderr and "gradekit data fetch tally" in refused.stderr
+    assignment = Course(course).assignment("tiny")
+    job = make_job(assignment, "h00_honest", course / "submitted" / "h00_honest" / "tiny",
+                   course / "autograded" / "h00_honest" / "tiny", profile="smoke",
+                   data_root=tmp_path / "no-such-data-root", seed=0, device="cpu")
+    record = execute.run(job)
+    assert record.status == "sandbox refused" and "could not start" in record.reason, record.reason

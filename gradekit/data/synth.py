@@ -1,85 +1,44 @@
-"""Format-faithful, learnable stand-ins for datasets that cannot be had offline.
+"""Format-faithful stand-ins for declared datasets that cannot be had offline.
 
-Each writes the real file format at the path torchvision reads, refuses to overwrite a real file, and
-records itself in DATA_ROOT/STANDINS.json so that every loader and report can say it is a stand-in.
+A declaration names its stand-in generator ("file.py:function" beside it, called with the data root,
+the declaration and a seed, returning the paths it wrote), or "random-init" for pretrained weights (a
+fixed random init of the declared torchvision model). The engine never overwrites a real file, and
+records every stand-in in DATA_ROOT/STANDINS.json so that every loader and report can say it is one.
 """
 from __future__ import annotations
 
-import numpy as np
 from pathlib import Path
 
 from gradekit.data import store
-from gradekit.data.registry import DATASETS
-
-SVHN_SIZES = {"train": 6000, "test": 2000}
+from gradekit.data.catalog import BUILTIN_RANDOM_INIT, Dataset
 
 
-def _render_digits(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """House-number-like crops: a centred digit with parts of neighbours, random colours, blur, noise."""
-    from PIL import Image, ImageDraw, ImageFilter, ImageFont
-
-    fonts = {size: ImageFont.load_default(size=size) for size in range(18, 29, 2)}
-    images = np.empty((n, 32, 32, 3), np.uint8)
-    labels = rng.integers(0, 10, n)
-    for i, label in enumerate(labels):
-        bg = rng.integers(0, 256, 3)
-        fg = (bg + rng.integers(90, 166, 3) * rng.choice([-1, 1], 3)) % 256
-        img = Image.new("RGB", (48, 32), tuple(int(c) for c in bg))
-        draw = ImageDraw.Draw(img)
-        font = fonts[int(rng.choice(list(fonts)))]
-        neighbours = rng.integers(0, 10, 2)
-        text = f"{neighbours[0]}{label}{neighbours[1]}"
-        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        w, h = right - left, bottom - top
-        x = 24 - w / 2 - left + rng.normal(0, 1.5)
-        y = 16 - h / 2 - top + rng.normal(0, 1.5)
-        draw.text((x, y), text, fill=tuple(int(c) for c in fg), font=font)
-        img = img.crop((8, 0, 40, 32)).filter(ImageFilter.GaussianBlur(float(rng.uniform(0, 1.0))))
-        arr = np.asarray(img, np.float32) + rng.normal(0, 8, (32, 32, 3))
-        images[i] = np.clip(arr, 0, 255).astype(np.uint8)
-    return images, labels
-
-
-def svhn(root: Path, seed: int = 0) -> list[str]:
-    """SVHN's cropped-digit .mat files: X (32, 32, 3, N) uint8, y (N, 1) with label 10 for digit 0."""
-    from scipy.io import savemat
-
-    dataset = DATASETS["svhn"]
-    rng = np.random.default_rng(seed)
-    written = []
-    for split, n in SVHN_SIZES.items():
-        rel = f"SVHN/{split}_32x32.mat"
-        path = root / rel
-        if path.exists() and store.md5(path) == dataset.files[rel]:
-            raise SystemExit(f"{path} is the real SVHN file; a stand-in never replaces real data")
-        images, labels = _render_digits(n, rng)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        savemat(path, {"X": images.transpose(1, 2, 3, 0), "y": np.where(labels == 0, 10, labels)[:, None].astype(np.uint8)})
-        written.append(rel)
-    store.record_standin(root, dataset.manifest_key, written, "rendered digits, SVHN .mat layout")
-    return written
-
-
-def resnet18(root: Path, seed: int = 0) -> list[str]:
-    """A ResNet18 state_dict in torchvision's layout with a fixed random init, beside (never at) the
-    real file's name. Freezing checks compare tensors bit for bit, so they run on it unchanged."""
+def random_init(root: Path, dataset: Dataset, seed: int = 0) -> list[str]:
+    """A state_dict in torchvision's layout with a fixed random init, beside (never at) the real file's
+    name. Freezing checks compare tensors bit for bit, so they run on it unchanged."""
     import torch
     import torchvision
 
-    rel = "weights/resnet18-standin.pth"
+    rel = str(Path(dataset.path).with_name(f"{dataset.model}-standin.pth"))
     torch.manual_seed(seed)
-    state = torchvision.models.resnet18(weights=None).state_dict()
+    state = getattr(torchvision.models, dataset.model)(weights=None).state_dict()
     (root / rel).parent.mkdir(parents=True, exist_ok=True)
     torch.save(state, root / rel)
-    store.record_standin(root, DATASETS["resnet18"].manifest_key, [rel],
-                         "random init in torchvision's ResNet18 layout (no ImageNet weights offline)")
     return [rel]
 
 
-def synth(name: str, root: Path) -> list[str]:
-    dataset = DATASETS[name]
-    if dataset.standin is None:
-        raise SystemExit(f"{name} has no stand-in: fetch the real files instead")
-    if store.provenance(dataset, root) == "real":
+def synth(dataset: Dataset, root: Path, seed: int = 0) -> list[str]:
+    """Write the stand-in unless the real files are there; return what was written."""
+    if not dataset.standin:
+        raise SystemExit(f"{dataset.name} has no stand-in: fetch the real files instead")
+    if store.provenance(dataset, root) in (store.REAL, store.REBUILT):
         return []
-    return globals()[dataset.standin](root)
+    real = [rel for rel, checksum in store.declared_files(dataset).items()
+            if checksum and (root / rel).exists() and store.matches(root / rel, checksum)]
+    if real:
+        raise SystemExit(f"{dataset.name}: {real} are real files; a stand-in never replaces real data")
+    make = random_init if dataset.standin == BUILTIN_RANDOM_INIT else dataset.function(dataset.standin)
+    written = make(root, dataset, seed)
+    note = dataset.standin_note or ("random init in torchvision's layout" if make is random_init else "stand-in")
+    store.record_standin(root, dataset.name, written, note)
+    return written

@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 
 from gradekit.grading.failures import BadArtifact, MissingArtifact
+from gradekit.records import RunRecord
 
 
 class SubmissionArtifacts:
@@ -15,16 +16,14 @@ class SubmissionArtifacts:
         self.artifacts = run_dir / "artifacts"
 
     @cached_property
-    def run(self) -> dict:
-        try:
-            return json.loads((self.dir / "run.json").read_text())
-        except (OSError, ValueError):
-            return {"status": "not run", "reason": "no run.json: the submission was never run"}
+    def run(self) -> RunRecord:
+        return RunRecord.load(self.dir) or RunRecord(self.dir.parent.name, self.dir.name,
+                                                     reason="no run.json: the submission was never run")
 
     def _context(self) -> str:
-        if self.run.get("status") == "ok":
+        if self.run.status == "ok":
             return ""
-        return f" (the run: {self.run.get('status')}: {self.run.get('reason', '')[:160]})"
+        return f" (the run: {self.run.status}: {self.run.reason[:160]})"
 
     def missing(self, what: str) -> MissingArtifact:
         return MissingArtifact(f"{what} was not submitted{self._context()}")

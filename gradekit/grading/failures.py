@@ -11,3 +11,8 @@ class MissingArtifact(ItemFailed):
 
 class BadArtifact(ItemFailed):
     """The artifact exists but has the wrong type, shape or format."""
+
+
+class GraderProblem(Exception):
+    """The grader or its machine cannot check the item (missing data, a grader bug): never the student's
+    fault. The item needs attention from staff; any exception other than ItemFailed counts as one."""

@@ -1,4 +1,5 @@
-"""The pytest plugin every grader runs under (`pytest -p gradekit.grading.plugin`).
+"""The pytest plugin every grader runs under (`pytest -p gradekit.grading.plugin`). The contract for
+grader authors is in docs/graders.md; everything they use is importable from `gradekit.grading`.
 
 A test is one mark-sheet item:
 
@@ -7,21 +8,23 @@ A test is one mark-sheet item:
         acc = ...
         credit.tiers(acc, [(0.85, 0.5), (0.89, 1.0)], "test accuracy")
 
-A passing test earns its points times credit.fraction; a failing one earns nothing, and its message
-(never pytest's assertion introspection, which would show expected values) is the student's reason.
+A passing test earns its points times credit.fraction. A check that fails (ItemFailed, or a plain
+assert) earns nothing, and its message (never pytest's assertion introspection, which would show
+expected values) is the student's reason. Anything else a grader raises (a missing dataset, a bug) is
+the graders' problem: the item earns nothing yet and needs attention from staff.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from gradekit import atomic
 from gradekit.grading.artifacts import SubmissionArtifacts
 from gradekit.grading.failures import ItemFailed
+from gradekit.records import FAILED, NEEDS_ATTENTION, PASSED, GradeReport, ItemResult
 
 _RESULTS_KEY = pytest.StashKey[dict]()
+STAFF_WILL_LOOK = "not graded yet: the grader could not check this item; staff will look at it"
 
 
 class Credit:
@@ -57,6 +60,8 @@ def pytest_addoption(parser):
     group.addoption("--gk-data-root", help="DATA_ROOT with the grader's own copy of the data")
     group.addoption("--gk-profile", default="smoke")
     group.addoption("--gk-seed", type=int, default=0)
+    group.addoption("--gk-course", help="the course repository (for the dataset declarations)")
+    group.addoption("--gk-assignment", help="the assignment being graded")
 
 
 def pytest_configure(config):
@@ -93,31 +98,29 @@ def profile(pytestconfig) -> str:
 @pytest.fixture(scope="session")
 def seed(pytestconfig, submission) -> int:
     """The SEED the runner injected into this submission's run (graders that repeat an experiment need it)."""
-    return int(submission.run.get("parameters", {}).get("SEED", pytestconfig.getoption("--gk-seed")))
+    return int(submission.run.parameters.get("SEED", pytestconfig.getoption("--gk-seed")))
 
 
 @pytest.fixture(scope="session")
-def test_split(data_root):
-    """test_split("svhn") -> (X, y): the grader's own copy of a test split, loaded once per process;
-    an item that needs a missing dataset is not graded and says why."""
-    from gradekit.grading import testsets
+def datasets(pytestconfig, data_root):
+    """The assignment's declared datasets under the graders' data root (gradekit.grading.GraderData)."""
+    from gradekit.course import Course
+    from gradekit.grading.data import GraderData
 
-    cache = {}
-
-    def load(name: str):
-        if name not in cache:
-            cache[name] = testsets.load(name, data_root)
-        return cache[name]
-
-    return load
+    course = Course(Path(pytestconfig.getoption("--gk-course")))
+    return GraderData(course.assignment(pytestconfig.getoption("--gk-assignment")).catalog(), data_root)
 
 
 @pytest.fixture(scope="session")
-def provenance(data_root):
-    """provenance("svhn") -> 'real', 'standin' or 'missing: ...' for the grader's data root."""
-    from gradekit.grading import testsets
+def test_split(datasets):
+    """test_split("svhn") -> (X, y): the graders' own copy of a declared test split, loaded once."""
+    return datasets.test_split
 
-    return lambda name: testsets.provenance(name, data_root)
+
+@pytest.fixture(scope="session")
+def provenance(datasets):
+    """provenance("svhn") -> 'real', 'rebuilt', 'standin' or 'missing: ...' for the graders' data root."""
+    return datasets.provenance
 
 
 @pytest.fixture
@@ -127,21 +130,22 @@ def credit(request) -> Credit:
 
 
 @pytest.fixture(scope="session")
-def student_code(run_dir, data_root):
+def student_code(run_dir, data_root, datasets):
     from gradekit.grading.student_code import StudentCode
 
-    return StudentCode(run_dir, data_root)
+    return StudentCode(run_dir, data_root, manifest=datasets.catalog.manifest())
 
 
 _CREDIT_KEY = pytest.StashKey[Credit]()
 
 
-def _reason(excinfo) -> str:
-    exc = excinfo.value
-    if isinstance(exc, (ItemFailed, AssertionError)):
-        text = str(exc).strip().splitlines()
-        return text[0] if text else "check failed"
-    return f"the grader could not check this item: {type(exc).__name__}: {str(exc)[:200]}"
+def _is_check(exc: BaseException) -> bool:
+    return isinstance(exc, (ItemFailed, AssertionError))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else "check failed"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -151,14 +155,23 @@ def pytest_runtest_makereport(item, call):
     item_id = marker.args[0] if marker.args else marker.kwargs["id"]
     points = float(marker.kwargs.get("points", marker.args[1] if len(marker.args) > 1 else 0))
     results = item.config.stash[_RESULTS_KEY]
-    entry = results.setdefault(item_id, {"id": item_id, "max": points, "points": 0.0, "reason": "", "test": item.name})
-    if report.when in ("setup", "call") and report.failed:
-        entry.update(points=0.0, reason=_reason(call.excinfo), passed=False)
-    elif report.when == "call" and report.passed:
+    entry = results.setdefault(item_id, ItemResult(item_id, points, test=item.name))
+    if report.when not in ("setup", "call"):
+        return report
+    if report.failed:
+        exc = call.excinfo.value
+        if _is_check(exc):
+            entry.points, entry.status, entry.reason = 0.0, FAILED, _first_line(exc)
+        else:  # the grader's own failure: never the student's zero
+            entry.points, entry.status, entry.reason = 0.0, NEEDS_ATTENTION, STAFF_WILL_LOOK
+            entry.detail = f"{type(exc).__name__}: {str(exc)[:300]}"
+    elif report.skipped:
+        why = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
+        entry.points, entry.status, entry.reason, entry.detail = 0.0, NEEDS_ATTENTION, STAFF_WILL_LOOK, f"skipped: {why}"
+    elif report.when == "call":
         credit = item.stash.get(_CREDIT_KEY, Credit())
-        entry.update(points=round(points * credit.fraction, 4), reason=credit.note or "correct", passed=True)
-    elif report.skipped and report.when in ("setup", "call"):
-        entry.update(points=0.0, reason=f"not graded: {report.longrepr[2] if isinstance(report.longrepr, tuple) else 'skipped'}", passed=False)
+        entry.points, entry.status = round(points * credit.fraction, 4), PASSED
+        entry.reason = credit.note or "correct"
     return report
 
 
@@ -166,9 +179,5 @@ def pytest_sessionfinish(session, exitstatus):
     path = session.config.getoption("--gk-report")
     if not path:
         return
-    items = list(session.config.stash[_RESULTS_KEY].values())
-    run = SubmissionArtifacts(Path(session.config.getoption("--gk-run-dir"))).run
-    atomic.write_json(Path(path), {
-        "items": items, "total": round(sum(i["points"] for i in items), 4), "max": sum(i["max"] for i in items),
-        "run_status": run.get("status"), "run_reason": run.get("reason"), "profile": session.config.getoption("--gk-profile"),
-        "data": run.get("data", {}), "sandboxed": run.get("sandboxed"), "warnings": run.get("warnings", [])})
+    report = GradeReport(list(session.config.stash[_RESULTS_KEY].values()), profile=session.config.getoption("--gk-profile"))
+    report.save(Path(path).parent)

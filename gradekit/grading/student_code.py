@@ -16,9 +16,9 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from gradekit import sandbox
-from gradekit.cgroups import PidsCgroup
-from gradekit.execute import PROVIDED, PROVIDED_FILES
+from gradekit import provided
+from gradekit.run import sandbox
+from gradekit.run.limits import PidsCgroup
 from gradekit.grading.failures import BadArtifact, ItemFailed, MissingArtifact
 
 WORKER = Path(__file__).resolve().parent.parent / "provided" / "callworker.py"
@@ -54,8 +54,9 @@ def _is_literal(node) -> bool:
 
 
 class StudentCode:
-    def __init__(self, run_dir: Path, data_root: Path, timeout_s: float = 120):
+    def __init__(self, run_dir: Path, data_root: Path, timeout_s: float = 120, manifest: dict | None = None):
         self.run_dir, self.data_root, self.timeout_s = run_dir, data_root, timeout_s
+        self.manifest = manifest or {}
         self._defs: str | None = None
 
     def _notebook(self) -> Path:
@@ -93,8 +94,7 @@ class StudentCode:
             np.savez(work / "args.npz", **arrays)
             (work / "definitions.py").write_text(self._defs)
             shutil.copyfile(WORKER, work / "callworker.py")
-            for name in PROVIDED_FILES:  # the notebook's imports of the kit's helpers must resolve
-                shutil.copyfile(PROVIDED / name, work / name)
+            provided.write(work, self.manifest)  # the notebook's imports of the kit's helpers must resolve
             confinement = sandbox.Confinement(workdir=work, readable=(self.data_root,), memory_mb=8192, processes=64)
             with PidsCgroup(confinement.processes) as group:
                 done = sandbox.run(group.enter(confinement.wrap([sys.executable, "callworker.py"])), self.timeout_s,

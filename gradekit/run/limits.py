@@ -1,4 +1,8 @@
-"""A process-count cap for one sandbox, from the cgroup `pids` controller.
+"""What one run may use: the declared limits of an assignment, and the process-count cap that enforces
+one of them (the others are prlimit's, in gradekit.run.sandbox, and the output budget, in
+gradekit.run.kernel).
+
+The process cap comes from the cgroup `pids` controller.
 
 RLIMIT_NPROC does not bind root, nor root mapped into a user namespace, so a fork bomb run by a
 root-owned runner needs the kernel's pids controller: a cgroup of its own with pids.max, entered by the
@@ -12,7 +16,24 @@ import os
 import signal
 import time
 import uuid
+from dataclasses import dataclass, fields
 from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Limits:
+    """`[limits]` of assignment.toml (keys in common, then `[limits.smoke]` / `[limits.full]` over them)."""
+
+    cell_timeout_s: int = 1800       # one cell
+    notebook_timeout_s: int = 7200   # the whole notebook, kernel start included
+    memory_mb: int = 8192            # address space of the kernel (not with a GPU)
+    processes: int = 256             # processes and threads of the kernel, all descendants
+    output_mb: int = 50              # printed output kept, and the largest file the notebook may write
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
 
 _V1 = Path("/sys/fs/cgroup/pids")
 _V2 = Path("/sys/fs/cgroup")

@@ -1,0 +1,146 @@
+"""The records a batch leaves behind, with their declared shape: run.json (one per run), grade.json (one
+per grading) and the item results inside it. Every writer and reader goes through these classes, so a
+field is renamed in one place and an old file is recognised by its format version.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from gradekit import atomic
+
+FORMAT = 2            # bump when a field changes meaning; older files are read as far as they fit
+RUN_FILE, GRADE_FILE = "run.json", "grade.json"
+
+# what an item's grading came to
+PASSED, FAILED, NEEDS_ATTENTION = "passed", "failed", "needs attention"
+
+
+def _from_dict(cls, data: dict):
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _load(cls, path: Path):
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return cls.from_dict(data) if isinstance(data, dict) else None
+
+
+@dataclass
+class CellRecord:
+    cell: int                     # position as the student sees it in the notebook they handed in
+    executed: bool
+    status: str                   # papermill's: completed, failed, running, pending
+    duration_s: float | None = None
+
+
+@dataclass
+class CellError:
+    cell: int
+    ename: str
+    evalue: str
+    last_lines: str = ""
+
+
+@dataclass
+class RunRecord:
+    """What happened when a submission ran: autograded/<student>/<assignment>/run.json."""
+
+    student: str
+    assignment: str
+    status: str = "not run"
+    reason: str = "the submission was never run"
+    profile: str = ""
+    seed: int = 0
+    device: str = "cpu"
+    data: dict[str, str] = field(default_factory=dict)       # dataset -> provenance (real, standin, rebuilt)
+    kit_version: str = ""
+    input_sha256: str = ""
+    sandboxed: bool = True
+    warnings: list[str] = field(default_factory=list)
+    errors: list[CellError] = field(default_factory=list)
+    cells: list[CellRecord] = field(default_factory=list)
+    parameters: dict = field(default_factory=dict)
+    artifacts: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+    skipped: bool = False         # not saved: set when a batch reuses a finished run
+    format: int = FORMAT
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunRecord":
+        record = _from_dict(cls, data)
+        record.errors = [e if isinstance(e, CellError) else _from_dict(CellError, e) for e in record.errors]
+        record.cells = [c if isinstance(c, CellRecord) else _from_dict(CellRecord, c) for c in record.cells]
+        return record
+
+    @classmethod
+    def load(cls, run_dir: Path) -> "RunRecord | None":
+        return _load(cls, Path(run_dir) / RUN_FILE)
+
+    def save(self, run_dir: Path) -> None:
+        data = asdict(self)
+        data.pop("skipped")
+        atomic.write_json(Path(run_dir) / RUN_FILE, data)
+
+    @property
+    def standins(self) -> list[str]:
+        return [name for name, state in self.data.items() if state == "standin"]
+
+
+@dataclass
+class ItemResult:
+    """One mark-sheet item as its grader left it. `reason` is written for the student."""
+
+    id: str
+    max: float
+    points: float = 0.0
+    status: str = FAILED          # passed, failed, needs attention
+    reason: str = ""              # for the student: never an expected value
+    detail: str = ""              # for staff: what went wrong in the grader
+    test: str = ""
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status == NEEDS_ATTENTION
+
+
+@dataclass
+class GradeReport:
+    """autograded/<student>/<assignment>/grade.json: the items and, when the graders themselves could not
+    run, why (a grading error is staff's to look at, never the student's zero)."""
+
+    items: list[ItemResult] = field(default_factory=list)
+    profile: str = ""
+    grading_error: str = ""
+    format: int = FORMAT
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "GradeReport":
+        report = _from_dict(cls, data)
+        report.items = [i if isinstance(i, ItemResult) else _from_dict(ItemResult, i) for i in report.items]
+        return report
+
+    @classmethod
+    def load(cls, run_dir: Path) -> "GradeReport | None":
+        return _load(cls, Path(run_dir) / GRADE_FILE)
+
+    def save(self, run_dir: Path) -> None:
+        atomic.write_json(Path(run_dir) / GRADE_FILE, asdict(self) | {"total": self.total, "max": self.max})
+
+    @property
+    def total(self) -> float:
+        return round(sum(i.points for i in self.items), 4)
+
+    @property
+    def max(self) -> float:
+        return sum(i.max for i in self.items)
+
+    @property
+    def attention(self) -> list[str]:
+        """What staff must look at before this grade is final."""
+        found = [f"{i.id}: {i.detail or i.reason}" for i in self.items if i.needs_attention]
+        return ([f"grading failed: {self.grading_error}"] if self.grading_error else []) + found

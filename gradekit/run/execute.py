@@ -1,0 +1,128 @@
+"""Execute one submission: stage it, start papermill outside the sandbox with the kernel inside it,
+classify what happened, publish autograded/<student>/<assignment>/ (executed notebook, artifacts/,
+run.json, run.log) in one rename."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from gradekit import __version__, atomic
+from gradekit.records import RunRecord
+from gradekit.run import sandbox
+from gradekit.run.classify import Outcome, classify
+from gradekit.run.kernel import write_kernel_spec
+from gradekit.run.limits import Limits, PidsCgroup
+from gradekit.run.staging import NotebookProblem, Staging, stage_submission
+
+
+@dataclass
+class Job:
+    assignment: str
+    student: str
+    submission: Path          # submitted/<student>/<assignment>
+    dest: Path                # autograded/<student>/<assignment>
+    profile: str
+    data_root: Path
+    seed: int
+    device: str
+    limits: Limits
+    data: dict = field(default_factory=dict)       # dataset -> provenance, for the record
+    manifest: dict = field(default_factory=dict)   # the datasets as the students' helper loads them
+    threads: int = os.cpu_count() or 1
+
+    def fingerprint(self) -> str:
+        """Changes when the input, the kit or the run's settings change: the key for skipping reruns."""
+        digest = hashlib.sha256(f"{__version__}|{self.profile}|{self.seed}|{self.device}".encode())
+        digest.update(json.dumps(self.manifest, sort_keys=True).encode())
+        if self.submission.is_dir():
+            for path in sorted(p for p in self.submission.rglob("*") if p.is_file()):
+                digest.update(str(path.relative_to(self.submission)).encode())
+                digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    def parameters(self, output_dir: Path) -> dict:
+        return {"DATA_ROOT": str(self.data_root), "OUTPUT_DIR": str(output_dir), "DEVICE": self.device,
+                "PROFILE": self.profile, "SEED": self.seed}
+
+
+def run(job: Job) -> RunRecord:
+    started = time.time()
+    staging = Staging.create(job.dest)
+    record = RunRecord(job.student, job.assignment, profile=job.profile, seed=job.seed, device=job.device,
+                       data=job.data, kit_version=__version__, input_sha256=job.fingerprint(),
+                       sandboxed=sandbox.bwrap_path() is not None)
+    if not record.sandboxed:
+        record.warnings.append(sandbox.NO_SANDBOX_WARNING)
+    log = ""
+    try:
+        notebook, warnings = stage_submission(job.submission, job.assignment, staging, job.manifest)
+        record.warnings += warnings
+        log = _execute(job, staging, notebook, record)
+    except NotebookProblem as problem:
+        record.status, record.reason = problem.status, problem.reason
+    finally:
+        record.duration_s = round(time.time() - started, 2)
+        record.artifacts = sorted(p.name for p in staging.artifacts.iterdir()) if staging.artifacts.exists() else []
+        record.save(staging.root)
+        (staging.root / "run.log").write_text(log)
+        staging.clean()
+        atomic.replace_dir(staging.root, job.dest)
+    return record
+
+
+def _execute(job: Job, staging: Staging, notebook: Path, record: RunRecord) -> str:
+    """papermill in a child process, the kernel in the sandbox; fills in the record, returns the log."""
+    confinement = sandbox.Confinement(
+        workdir=staging.work, writable=(staging.artifacts, staging.sockets), readable=(job.data_root,),
+        memory_mb=job.limits.memory_mb, processes=job.limits.processes, file_mb=job.limits.output_mb,
+        gpu=job.device in ("cuda", "auto"), threads=job.threads)
+    jupyter = staging.jupyter
+    executed = staging.executed(notebook.name)
+    spec = {"input": str(notebook), "output": str(executed), "cwd": str(staging.work),
+            "cell_timeout_s": job.limits.cell_timeout_s, "output_limit_bytes": job.limits.output_mb << 20,
+            "events": str(jupyter / "events.jsonl"), "outcome": str(jupyter / "outcome.json"),
+            "parameters": job.parameters(staging.artifacts)}
+    record.parameters = spec["parameters"]
+    atomic.write_json(jupyter / "spec.json", spec)
+    env = {**os.environ, "JUPYTER_PATH": str(jupyter), "JUPYTER_RUNTIME_DIR": str(staging.sockets),
+           "JUPYTER_DATA_DIR": str(jupyter / "data"), "JUPYTER_CONFIG_DIR": str(jupyter / "config"),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    with PidsCgroup(job.limits.processes) as group:
+        if not group.enforced:
+            record.warnings.append("process limit not enforced: no writable cgroup pids controller")
+        write_kernel_spec(jupyter, confinement, group)
+        done = sandbox.run([sys.executable, "-m", "gradekit.run.kernel", str(jupyter / "spec.json")],
+                           job.limits.notebook_timeout_s, cwd=staging.root, env=env)
+
+    outcome = _outcome(jupyter / "outcome.json", done)
+    cells = nbformat.read(executed if executed.exists() else notebook, as_version=4).cells
+    verdict = classify(cells, _events(jupyter / "events.jsonl"), outcome, job.limits)
+    record.status, record.reason, record.cells, record.errors = verdict.status, verdict.reason, verdict.cells, verdict.errors
+    return done.output
+
+
+def _outcome(path: Path, done: sandbox.Completed) -> Outcome:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return Outcome(finished=False, timed_out=done.timed_out, output_tail=done.output[-3000:])
+    return Outcome(True, data.get("exception"), data.get("message", ""), done.timed_out, done.output[-3000:])
+
+
+def _events(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text().splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:  # a line cut short by a kill
+            pass
+    return events

@@ -1,0 +1,101 @@
+"""The folders of one run, and putting the submission into them.
+
+    autograded/<student>/.<assignment>.staging/   built here, renamed into place when the run is over
+        work/        the kernel's cwd: a private copy of the submission, pristine provided files
+        artifacts/   OUTPUT_DIR, the only other folder the kernel may write
+        jupyter/     the kernel spec, the run's spec, events and outcome (outside the sandbox)
+        <notebook>   the executed notebook, written by papermill where the kernel cannot reach it
+    /tmp/gk-XXXX/    the kernel's IPC sockets (a unix socket path has at most 107 bytes)
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from gradekit import provided
+
+
+@dataclass(frozen=True)
+class Staging:
+    root: Path
+    sockets: Path
+
+    @classmethod
+    def create(cls, dest: Path) -> "Staging":
+        root = dest.with_name(f".{dest.name}.staging")
+        shutil.rmtree(root, ignore_errors=True)
+        staging = cls(root, Path(tempfile.mkdtemp(prefix="gk-")))
+        for folder in (staging.work, staging.artifacts, staging.jupyter):
+            folder.mkdir(parents=True)
+        return staging
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.root / "artifacts"
+
+    @property
+    def jupyter(self) -> Path:
+        return self.root / "jupyter"
+
+    def executed(self, notebook_name: str) -> Path:
+        return self.root / notebook_name
+
+    def clean(self) -> None:
+        """Remove what must not be published (the work copy, sockets, papermill's bookkeeping)."""
+        for folder in (self.work, self.sockets, self.jupyter):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+class NotebookProblem(Exception):
+    """The hand-in has no usable notebook; `status` says which kind of problem."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def find_notebook(folder: Path, assignment: str) -> Path | None:
+    preferred = folder / f"{assignment}.ipynb"
+    if preferred.exists():
+        return preferred
+    found = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+    return found[0] if len(found) == 1 else None
+
+
+def stage_submission(submission: Path, assignment: str, staging: Staging, manifest: dict) -> tuple[Path, list[str]]:
+    """Copy the hand-in into work/ with the kit's own provided files; return the staged notebook and
+    warnings. Raises NotebookProblem when there is nothing to run."""
+    from gradekit.run.classify import INVALID_NOTEBOOK, NO_NOTEBOOK
+
+    notebook = find_notebook(submission, assignment) if submission.is_dir() else None
+    if notebook is None:
+        found = sorted(p.name for p in submission.iterdir()) if submission.is_dir() else []
+        raise NotebookProblem(NO_NOTEBOOK, f"no {assignment}.ipynb (nor a single other .ipynb) was handed in; "
+                                           f"found: {', '.join(found) or 'nothing'}")
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # not JSON, not a notebook, wrong schema: all the same to the student
+        raise NotebookProblem(INVALID_NOTEBOOK, f"{notebook.name} is not a valid notebook: "
+                                                f"{type(exc).__name__}: {str(exc)[:300]}") from None
+    shutil.copytree(submission, staging.work, dirs_exist_ok=True)
+    provided.write(staging.work, manifest)   # whatever the student did to them, the runner's copies are used
+    warnings = []
+    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
+        warnings.append("no cell tagged 'parameters': the runner's values were injected at the top")
+    # every cell gets an id (nbformat 4.5): the run's events name cells by it
+    nb.nbformat_minor = max(nb.nbformat_minor, 5)
+    for cell in nb.cells:
+        cell.setdefault("id", uuid.uuid4().hex[:12])
+    staged = staging.work / notebook.name
+    nbformat.write(nb, staged)
+    return staged, warnings
