@@ -23,9 +23,10 @@ from pathlib import Path
 
 import nbformat
 
-from gradekit import sandbox
-from gradekit.course import Course, Limits
-from gradekit.execute import Job, run as gradekit_run
+from gradekit.run import sandbox
+from gradekit.course import Course
+from gradekit.run.limits import Limits
+from gradekit.run.execute import Job, run as gradekit_run
 from gradekit.grading.runner import grade_one
 
 PARAMS = 'DATA_ROOT = "."\nOUTPUT_DIR = "out"\nDEVICE = "cpu"\nPROFILE = "smoke"\nSEED = 0'

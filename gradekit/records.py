@@ -50,8 +50,8 @@ class CellError:
 class RunRecord:
     """What happened when a submission ran: autograded/<student>/<assignment>/run.json."""
 
-    student: str
-    assignment: str
+    student: str = ""
+    assignment: str = ""
     status: str = "not run"
     reason: str = "the submission was never run"
     profile: str = ""

@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("GRADEKIT_DATA_MIRROR", REPO.parent / "shared" / "data"))
+TINY = REPO / "tests" / "fixtures" / "tiny_course"
+TINY_STUDENTS = sorted(p.name for p in (TINY / "submitted").iterdir())
 
 
 def gradekit(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
@@ -42,3 +45,15 @@ def make_course(dest: Path) -> Path:
 @pytest.fixture
 def course(tmp_path) -> Path:
     return make_course(tmp_path / "course")
+
+
+def tiny_course(dest: Path, students: list[str] | None = None) -> tuple[Path, Path]:
+    for part in ("source", "grader_tests", "datasets"):
+        shutil.copytree(TINY / part, dest / part)
+    shutil.copyfile(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
+    for student in TINY_STUDENTS if students is None else students:
+        shutil.copytree(TINY / "submitted" / student, dest / "submitted" / student)
+    data = dest.parent / f"{dest.name}-data"
+    gradekit("data", "fetch", "tally", "--data-root", str(data), cwd=dest)  # built by the course's own recipe
+    assert np.load(data / "tiny" / "values.npy").tolist() == [20, 22]
+    return dest, data

@@ -3,6 +3,7 @@ solution line or hidden expected value in release/."""
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
 
@@ -10,26 +11,35 @@ import nbformat
 import pytest
 
 from conftest import REPO, gradekit
-from gradekit.data import registry, store, synth
+from gradekit.course import Course
+from gradekit.data import store, synth
 from gradekit.release import solution_leaks
 
 sys.path.insert(0, str(REPO / "gradekit" / "provided"))
-from gradekit_data import load_dataset  # noqa: E402  (the helper students get)
+import gradekit_data  # noqa: E402  (the helper students get)
+from gradekit_data import load_dataset  # noqa: E402
+
+CATALOG = Course(REPO).catalog()
+gradekit_data.use_manifest(CATALOG.manifest())  # what gradekit_datasets.json beside the helper holds in a release
+
+
+def declared(name: str):
+    return CATALOG.get(name)
 
 
 def test_svhn_standin_loads_with_torchvision_and_says_so(tmp_path):
-    written = synth.synth("svhn", tmp_path)
+    written = synth.synth(declared("svhn"), tmp_path)
     assert written == ["SVHN/train_32x32.mat", "SVHN/test_32x32.mat"]
-    assert store.provenance(registry.get("svhn"), tmp_path) == "standin"
+    assert store.provenance(declared("svhn"), tmp_path) == "standin"
     with pytest.warns(UserWarning, match="STAND-IN"):
         train = load_dataset("SVHN", tmp_path, split="train")
     image, label = train[0]
-    assert len(train) == synth.SVHN_SIZES["train"] and image.size == (32, 32) and 0 <= label <= 9
+    assert len(train) == 6000 and image.size == (32, 32) and 0 <= label <= 9
     assert set(train.labels.tolist()) == set(range(10))  # label 10 of the .mat became digit 0
-    ok, state = store.verify(registry.get("svhn"), tmp_path)
+    ok, state = store.verify(declared("svhn"), tmp_path)
     assert ok, state
     (tmp_path / "SVHN" / "test_32x32.mat").write_bytes(b"tampered")
-    assert store.verify(registry.get("svhn"), tmp_path) == (False, "stand-in, changed since synth: SVHN/test_32x32.mat")
+    assert store.verify(declared("svhn"), tmp_path) == (False, "stand-in, changed since synth: SVHN/test_32x32.mat")
     with pytest.raises(RuntimeError, match="does not match STANDINS.json"):
         load_dataset("SVHN", tmp_path, split="test")
 
@@ -37,16 +47,16 @@ def test_svhn_standin_loads_with_torchvision_and_says_so(tmp_path):
 def test_fetch_from_mirror_verifies_md5(tmp_path):
     mirror = tmp_path / "mirror" / "MNIST" / "raw"
     mirror.mkdir(parents=True)
-    for rel in registry.get("mnist").files:
+    for rel in declared("mnist").files:
         (tmp_path / "mirror" / rel).write_bytes(b"not mnist")
     with pytest.raises(ValueError, match="wrong md5"):
-        store.fetch(registry.get("mnist"), tmp_path / "root", tmp_path / "mirror")
-    assert store.provenance(registry.get("mnist"), tmp_path / "root").startswith("missing")
+        store.fetch(declared("mnist"), tmp_path / "root", tmp_path / "mirror")
+    assert store.provenance(declared("mnist"), tmp_path / "root").startswith("missing")
 
 
 def test_real_data_verifies(data_root):
     for name in ("mnist", "fashionmnist"):
-        assert store.verify(registry.get(name), data_root) == (True, "real")
+        assert store.verify(declared(name), data_root) == (True, "real")
 
 
 HIDDEN = {  # values a release must never show: answers, and solution lines that are not given code
@@ -61,7 +71,8 @@ HIDDEN = {  # values a release must never show: answers, and solution lines that
 def test_release_strips_every_solution_and_hidden_value(course, assignment):
     gradekit("release", assignment, cwd=course)
     released = course / "release" / assignment
-    assert {p.name for p in released.iterdir()} == {f"{assignment}.ipynb", "gradekit_submit.py", "gradekit_data.py"}
+    assert {p.name for p in released.iterdir()} == {f"{assignment}.ipynb", "gradekit_submit.py", "gradekit_data.py",
+                                                   "gradekit_datasets.json"}
     source = course / "source" / assignment / f"{assignment}.ipynb"
     assert solution_leaks(source, released / f"{assignment}.ipynb") == []
     text = (released / f"{assignment}.ipynb").read_text()
@@ -99,10 +110,10 @@ def test_fixtures_are_built_from_the_current_solution(tmp_path, builder):
 def test_folder_datasets_fetch_from_the_mirror_and_verify(tmp_path, name):
     from conftest import MIRROR
 
-    dataset = registry.get(name)
+    dataset = declared(name)
     assert store.fetch(dataset, tmp_path, MIRROR) == f"copied from {MIRROR}"
     assert store.verify(dataset, tmp_path) == (True, "real")
-    victim = next(p for p in (tmp_path / dataset.subfolder).iterdir() if p.is_file())
+    victim = next(p for p in (tmp_path / dataset.path).iterdir() if p.is_file())
     victim.write_bytes(victim.read_bytes()[:-1])
     assert not store.verify(dataset, tmp_path)[0]
 
@@ -112,11 +123,70 @@ def test_resnet18_standin_is_named_as_one_and_loads_into_torchvision(tmp_path):
 
     from gradekit_data import load_pretrained
 
-    assert store.provenance(registry.get("resnet18"), tmp_path).startswith("missing")
-    assert synth.synth("resnet18", tmp_path) == ["weights/resnet18-standin.pth"]
-    assert not (tmp_path / registry.get("resnet18").subfolder).exists(), "a stand-in never takes the real file's name"
-    assert store.verify(registry.get("resnet18"), tmp_path) == (True, "stand-in, checksums ok")
+    assert store.provenance(declared("resnet18"), tmp_path).startswith("missing")
+    assert synth.synth(declared("resnet18"), tmp_path) == ["weights/resnet18-standin.pth"]
+    assert not (tmp_path / declared("resnet18").path).exists(), "a stand-in never takes the real file's name"
+    assert store.verify(declared("resnet18"), tmp_path) == (True, "stand-in, checksums ok")
     with pytest.warns(UserWarning, match="STAND-IN"):
         model = load_pretrained("resnet18", tmp_path)
     saved = torch.load(tmp_path / "weights" / "resnet18-standin.pth", weights_only=True)
     assert all(torch.equal(model.state_dict()[k], v) for k, v in saved.items())
+
+
+def test_no_dataset_is_named_in_the_engine():
+    """Dataset knowledge lives in declarations: no declared name or loader appears in gradekit/'s code
+    (docstrings and comments aside)."""
+    import ast
+    import io
+    import tokenize
+
+    words = {w.lower() for d in CATALOG for w in (d.name, d.loader, d.model) if w}
+    for path in (REPO / "gradekit").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                      and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                   and id(n) not in docstrings]
+        names = [t.string for t in tokenize.generate_tokens(io.StringIO(path.read_text()).readline) if t.type == tokenize.NAME]
+        found = {w for w in words if any(re.search(rf"\b{w}\b", s.lower()) for s in strings)
+                 or w in {n.lower() for n in names}}
+        assert not found, f"{path.relative_to(REPO)} names {sorted(found)}"
+
+
+def test_an_unprepared_data_root_is_refused_before_the_batch(tmp_path, course):
+    """torchvision's .gz archives copied by hand, never unpacked by `gradekit data fetch`: the run would fail
+    for every student with 'Read-only file system'. The batch refuses before the first student."""
+    import shutil
+
+    from conftest import MIRROR
+
+    root = tmp_path / "by-hand"
+    shutil.copytree(MIRROR / "FashionMNIST" / "raw", root / "FashionMNIST" / "raw")
+    gradekit("data", "synth", "svhn", "--data-root", str(root), cwd=course)
+    assert store.provenance(declared("fashionmnist"), root) == "real"   # the checksums alone look fine
+    shutil.copytree(REPO / "tests" / "fixtures" / "ee046211_hw2" / "carol_weak_mlp", course / "submitted" / "bob")
+    for command in ("run", "grade", "solve"):
+        done = gradekit(command, "ee046211_hw2", "--data-root", str(root), cwd=course, check=False)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "dataset 'fashionmnist'" in done.stderr and "cannot be read as it is" in done.stderr, done.stderr
+        assert f"gradekit data fetch fashionmnist --data-root {root}" in done.stderr
+    assert not (course / "autograded").exists() and not (course / "solutions" / "ee046211_hw2").exists()
+    verify = gradekit("data", "verify", "fashionmnist", "--data-root", str(root), cwd=course, check=False)
+    assert verify.returncode == 1 and "cannot be read as it is" in verify.stdout
+    gradekit("data", "fetch", "fashionmnist", "--from", str(MIRROR), "--data-root", str(root), cwd=course)
+    assert gradekit("data", "verify", "fashionmnist", "--data-root", str(root), cwd=course).returncode == 0
+
+
+def test_a_missing_dataset_names_itself_and_the_fix(tmp_path, course):
+    done = gradekit("run", "ee046211_hw2", "--data-root", str(tmp_path), cwd=course, check=False)
+    assert done.returncode == 2
+    assert "dataset 'svhn'" in done.stderr and "gradekit data synth svhn" in done.stderr, done.stderr
+    assert "dataset 'fashionmnist'" in done.stderr and "missing: FashionMNIST/raw/" in done.stderr
+
+
+def test_a_dataset_used_but_not_declared_is_named(course):
+    toml = course / "source" / "ee046211_hw2" / "assignment.toml"
+    toml.write_text(toml.read_text().replace('datasets = ["fashionmnist", "svhn"]', 'datasets = ["fashionmnist", "cifar99"]'))
+    done = gradekit("run", "ee046211_hw2", cwd=course, check=False)
+    assert done.returncode == 2 and "['cifar99'] are used but not declared" in done.stderr, done.stderr

@@ -129,3 +129,70 @@ def test_changed_tensors_sees_running_statistics():
         net[2].weight.add_(1)
     assert changed_tensors(net.state_dict(), pristine, ignore_prefixes=("2.",)) == [
         "1.running_mean", "1.running_var", "1.num_batches_tracked"]
+
+
+def test_hand_calculation_precision():
+    from gradekit.grading import HAND_CALCULATION, SigFigs
+
+    for accepted in (0.987, 0.986, 0.98661, 0.9875):
+        assert HAND_CALCULATION.accepts(accepted, 0.98661), accepted
+    for refused in (0.98, 0.985, 0.9877, 0.0):
+        assert not HAND_CALCULATION.accepts(refused, 0.98661), refused
+    assert HAND_CALCULATION.accepts(-0.00123, -0.0012345) and not HAND_CALCULATION.accepts(-0.0013, -0.0012345)
+    assert HAND_CALCULATION.accepts(0.0, 0.0) and not HAND_CALCULATION.accepts(1e-4, 0.0)
+    assert SigFigs(4).accepts(0.9866, 0.98661) and not SigFigs(4).accepts(0.986, 0.98661)
+
+
+HW2_Q2 = {"W1": 0.1, "W2": 0.2, "W3": 0.3, "W4": 0.4, "W5": 0.5, "W6": 0.6, "W7": 0.7, "W8": 0.8, "W9": 0.9, "W10": 0.1,
+          "b1": 0.5, "b2": 0.5}
+
+
+def _hw2_q2_answers(digits) -> dict:
+    """A student's Q2 worked by hand, each number passed through `digits` (rounding or truncation)."""
+    import torch
+
+    p = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in HW2_Q2.items()}
+    x, t = [1.0, 4.0, 5.0], [0.1, 0.05]
+    h1 = torch.sigmoid(p["W1"] * x[0] + p["W3"] * x[1] + p["W5"] * x[2] + p["b1"])
+    h2 = torch.sigmoid(p["W2"] * x[0] + p["W4"] * x[1] + p["W6"] * x[2] + p["b1"])
+    o1 = torch.sigmoid(p["W7"] * h1 + p["W9"] * h2 + p["b2"])
+    o2 = torch.sigmoid(p["W8"] * h1 + p["W10"] * h2 + p["b2"])
+    mse = ((o1 - t[0]) ** 2 + (o2 - t[1]) ** 2) / 2
+    mse.backward()
+    grad = {k: digits(v.grad.item()) for k, v in p.items()}
+    return {"q2.hidden": [digits(h1.item()), digits(h2.item())], "q2.output": [digits(o1.item()), digits(o2.item())],
+            "q2.mse": digits(mse.item()), "q2.grad": grad, "q2.updated": {k: HW2_Q2[k] - 0.01 * g for k, g in grad.items()}}
+
+
+def _significant(n: int, truncate: bool = False):
+    def digits(v: float) -> float:
+        scale = 10 ** (n - 1 - math.floor(math.log10(abs(v))))
+        return (math.trunc(v * scale) if truncate else round(v * scale)) / scale
+    return digits
+
+
+@pytest.mark.parametrize("how, earned", [("rounded to 3", 13), ("truncated to 3", 13), ("rounded to 2", None)])
+def test_hw2_backprop_by_hand_earns_its_marks_at_three_significant_figures(tmp_path, how, earned):
+    """The real Q2 graders on a hand-worked answer file: three significant figures (rounded or truncated,
+    as a careful hand calculation gives) earn every Q2 point; two earn none."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    n, truncate = int(how[-1]), how.startswith("truncated")
+    run_dir = tmp_path / "run"
+    (run_dir / "artifacts").mkdir(parents=True)
+    (run_dir / "artifacts" / "answers.json").write_text(json.dumps(_hw2_q2_answers(_significant(n, truncate))))
+    report = run_dir / "grade.json"
+    subprocess.run([sys.executable, "-m", "pytest", str(REPO / "grader_tests" / "ee046211_hw2" / "test_part1_theory.py"),
+                    "-p", "gradekit.grading.plugin", "-p", "no:cacheprovider", "-q", "-k", "not vgg",
+                    f"--gk-run-dir={run_dir}", f"--gk-report={report}", f"--gk-data-root={tmp_path}",
+                    f"--gk-course={REPO}", "--gk-assignment=ee046211_hw2"], capture_output=True, cwd=tmp_path)
+    items = {i["id"]: i for i in json.loads(report.read_text())["items"]}
+    total = sum(i["points"] for i in items.values())
+    if earned is not None:
+        assert total == earned, {k: (i["points"], i["reason"]) for k, i in items.items()}
+    else:  # a value outside the precision earns nothing (a gradient that happens to agree still does)
+        assert items["q2.forward"]["points"] == items["q2.mse"]["points"] == 0 and total < 2
+        assert "checked to 3 significant figures" in items["q2.forward"]["reason"]

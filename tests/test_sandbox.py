@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from conftest import REPO
-from gradekit import sandbox
+from gradekit.run import sandbox
 
 
 @pytest.fixture

@@ -1,1 +1,25 @@
-"""Grading: pytest in a process of its own that reads artifacts and never imports student code."""
+"""Everything a grader author uses, in one import (the contract is written out in docs/graders.md):
+
+    from gradekit.grading import item, require, agrees, HAND_CALCULATION, accuracy
+
+Graders are pytest tests run by gradekit.grading.plugin in a process of their own that reads the run's
+artifacts and never imports student code. Fixtures arrive by name: submission, credit, student_code,
+datasets, test_split, provenance, data_root, profile, seed, run_dir.
+"""
+import pytest
+
+from gradekit.grading.artifacts import SubmissionArtifacts
+from gradekit.grading.checks import (accuracy, agrees, changed_tensors, close, conv_paddings, parameter_count,
+                                     parameter_shapes, parameters, predict, require, require_agrees, uses_op)
+from gradekit.grading.data import GraderData
+from gradekit.grading.failures import BadArtifact, GraderProblem, ItemFailed, MissingArtifact
+from gradekit.grading.plugin import Credit
+from gradekit.grading.precision import HAND_CALCULATION, SigFigs, Tolerance
+from gradekit.grading.student_code import StudentCode, expect_array
+
+item = pytest.mark.item   # @item("q2.mse", points=2): the mark-sheet item a test grades
+
+__all__ = ["item", "require", "agrees", "require_agrees", "close", "HAND_CALCULATION", "SigFigs", "Tolerance",
+           "accuracy", "predict", "parameter_count", "parameters", "parameter_shapes", "uses_op", "conv_paddings",
+           "changed_tensors", "expect_array", "ItemFailed", "MissingArtifact", "BadArtifact", "GraderProblem",
+           "Credit", "SubmissionArtifacts", "StudentCode", "GraderData"]

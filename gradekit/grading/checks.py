@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from gradekit.grading.failures import BadArtifact, ItemFailed
+from gradekit.grading.precision import SigFigs, Tolerance
 
 
 def predict(module, X: torch.Tensor, batch: int = 1000) -> torch.Tensor:
@@ -44,7 +46,20 @@ def uses_op(exported, fragment: str) -> bool:
 
 
 def close(value: float, expected: float, rel: float = 1e-4, abs_: float = 1e-9) -> bool:
+    """For values a computer gives; hand-worked values use agrees(value, expected, HAND_CALCULATION)."""
     return math.isclose(value, expected, rel_tol=rel, abs_tol=abs_)
+
+
+def agrees(value: float, expected: float, precision: SigFigs | Tolerance) -> bool:
+    """Whether `value` is `expected` to the precision the item asks for."""
+    return precision.accepts(value, expected)
+
+
+def require_agrees(values, expected, precision: SigFigs | Tolerance, what: str) -> None:
+    """Fail unless every value agrees with its expected value; the reason names the precision, never a value."""
+    values, expected = list(np.atleast_1d(values)), list(np.atleast_1d(expected))
+    if len(values) != len(expected) or not all(precision.accepts(v, e) for v, e in zip(values, expected)):
+        raise ItemFailed(f"{what} {'is' if len(expected) == 1 else 'are'} wrong (checked to {precision.describe()})")
 
 
 def require(condition: bool, reason: str) -> None:

@@ -6,8 +6,6 @@ Split and preprocessing are the release's: faces sorted by name, the first 49 tr
 the last 14 test; 224x224, ImageNet normalisation; landmarks / original size. With the smoke profile's
 stand-in weights (random init: no ImageNet features offline) fc-only training cannot beat the mean face
 (measured: 0.19 against 0.12), so the stand-in's threshold is 'within 2x the mean face' and the mark says so."""
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,24 +14,19 @@ import torchvision
 import torchvision.transforms as T
 from PIL import Image
 
-from gradekit.grading import testsets
-from gradekit.grading.checks import changed_tensors, require
-from gradekit.grading.failures import BadArtifact
-from gradekit.provided.gradekit_data import pretrained_weights
+from gradekit.grading import BadArtifact, changed_tensors, require
 
 TRAIN, TEST = slice(0, 49), slice(55, 69)
 
 
 @pytest.fixture(scope="module")
-def weights_provenance(data_root):
-    return testsets.require_data("resnet18", data_root)
+def weights_provenance(datasets):
+    return datasets.require("resnet18")
 
 
 @pytest.fixture(scope="module")
-def pristine(data_root, weights_provenance):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the stand-in's warning; provenance is reported on the item
-        return torch.load(pretrained_weights("resnet18", data_root), map_location="cpu", weights_only=True)
+def pristine(datasets):
+    return datasets.pretrained_state("resnet18")
 
 
 @pytest.fixture(scope="module")
@@ -59,21 +52,20 @@ def test_fc_moved(submission, state):
     require(not torch.equal(initial["weight"], state["fc.weight"]), "fc has not moved from its initial values")
 
 
-def faces(data_root):
-    table = pd.read_csv(data_root / "faces" / "face_landmarks.csv").sort_values("image_name").reset_index(drop=True)
+def faces(folder):
+    table = pd.read_csv(folder / "face_landmarks.csv").sort_values("image_name").reset_index(drop=True)
     tf = T.Compose([T.Resize((224, 224)), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
     images, points = [], []
     for _, row in table.iterrows():
-        image = Image.open(data_root / "faces" / row.image_name).convert("RGB")
+        image = Image.open(folder / row.image_name).convert("RGB")
         points.append(row.values[1:].astype(np.float32).reshape(-1, 2) / np.array(image.size, np.float32))
         images.append(tf(image))
     return torch.stack(images), torch.from_numpy(np.stack(points))
 
 
 @pytest.mark.item("q6.landmarks", points=4)
-def test_beats_the_mean_face(data_root, state, weights_provenance, credit):
-    testsets.require_data("faces", data_root)
-    X, Y = faces(data_root)
+def test_beats_the_mean_face(datasets, state, weights_provenance, credit):
+    X, Y = faces(datasets.path("faces"))
     model = torchvision.models.resnet18(num_classes=136)
     model.load_state_dict(state)
     with torch.no_grad():

@@ -1,0 +1,83 @@
+"""The fast lane's end to end: the tiny assignment (a dataset the engine has never named, declared by the
+course and built by its recipe) through run -> grade -> marks, and a grader that crashes: its item needs
+attention, never costs the student, and a re-grade of one student clears it."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from conftest import gradekit, tiny_course
+
+STUDENTS = ["h00_honest", "h01_raises", "h03_os_exit"]
+CRASHING_GRADER = '''
+import pytest
+
+@pytest.mark.item("tiny.extra", points=1)
+def test_extra(submission):
+    return {}["a grader bug"]
+'''
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    course, data = tiny_course(tmp_path_factory.mktemp("tiny") / "course", STUDENTS)
+    gradekit("run", "tiny", "--jobs", "2", "--data-root", str(data), cwd=course)
+    (course / "grader_tests" / "tiny" / "test_extra.py").write_text(CRASHING_GRADER)
+    gradekit("grade", "tiny", "--jobs", "2", "--data-root", str(data), cwd=course)
+    marks = gradekit("marks", "tiny", cwd=course, check=False)
+    return course, data, marks
+
+
+def rows(course):
+    return {r["student"]: r for r in csv.DictReader((course / "marks" / "tiny.csv").open())}
+
+
+def test_outcomes_and_marks(tiny):
+    course = tiny[0]
+    sheet = rows(course)
+    assert [(sheet[s]["run_status"], sheet[s]["tiny.answer"], sheet[s]["tiny.double"]) for s in STUDENTS] == [
+        ("ok", "2", "2"), ("error", "0", "2"), ("kernel died", "0", "0")]
+    assert "cell 4 raised RuntimeError: oops" in sheet["h01_raises"]["notes"]
+    assert "the kernel died in cell 3" in sheet["h03_os_exit"]["notes"]
+    run = json.loads((course / "autograded" / "h00_honest" / "tiny" / "run.json").read_text())
+    assert run["format"] == 2 and run["data"] == {"tally": "rebuilt"}
+
+
+def test_a_grader_crash_needs_attention_and_is_not_the_students_zero(tiny):
+    course, _, marks = tiny
+    assert marks.returncode == 1, "marks exits non-zero while an item needs attention"
+    assert marks.stdout.startswith("NEEDS ATTENTION: 3 students"), marks.stdout
+    assert "KeyError" in marks.stdout
+    sheet = rows(course)
+    for student in STUDENTS:
+        assert sheet[student]["tiny.extra"] == "", "no mark yet, not a zero"
+        assert "NEEDS ATTENTION: tiny.extra: KeyError" in sheet[student]["notes"]
+    grade = json.loads((course / "autograded" / "h00_honest" / "tiny" / "grade.json").read_text())
+    extra = next(i for i in grade["items"] if i["id"] == "tiny.extra")
+    assert extra["status"] == "needs attention" and "a grader bug" not in extra["reason"]
+    page = (course / "feedback" / "h00_honest" / "tiny.html").read_text()
+    assert "a member of staff will look at it" in page and "KeyError" not in page
+
+
+def test_regrading_one_student_after_the_fix(tiny):
+    course, data, _ = tiny
+    (course / "grader_tests" / "tiny" / "test_extra.py").write_text(CRASHING_GRADER.replace('return {}["a grader bug"]', "pass"))
+    before = json.loads((course / "autograded" / "h01_raises" / "tiny" / "grade.json").read_text())
+    gradekit("grade", "tiny", "--student", "h00_honest", "--data-root", str(data), cwd=course)
+    after = json.loads((course / "autograded" / "h01_raises" / "tiny" / "grade.json").read_text())
+    assert before == after, "only the named student was re-graded"
+    sheet_run = gradekit("marks", "tiny", cwd=course, check=False)
+    assert sheet_run.stdout.startswith("NEEDS ATTENTION: 2 students")
+    assert rows(course)["h00_honest"]["tiny.extra"] == "1" and rows(course)["h00_honest"]["auto_total"] == "5"
+
+
+def test_a_missing_dataset_on_the_graders_side_needs_attention(tmp_path):
+    """Data that vanishes between run and grade (a machine fault) is not charged to the student: the
+    preflight refuses the grading, and a grader that finds data missing anyway flags the item."""
+    course, data = tiny_course(tmp_path / "course", ["h00_honest"])
+    gradekit("run", "tiny", "--data-root", str(data), cwd=course)
+    (data / "tiny" / "values.npy").unlink()
+    refused = gradekit("grade", "tiny", "--data-root", str(data), cwd=course, check=False)
+    assert refused.returncode == 2 and "dataset 'tally'" in refused.stderr and "missing: tiny/values.npy" in refused.stderr
