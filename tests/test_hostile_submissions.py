@@ -136,6 +136,7 @@ def test_sigkill_mid_batch_then_rerun_gives_the_same_mark_sheet(tmp_path):
     assert _marks(course, data) == uninterrupted
 
 
+@pytest.mark.slow  # two runs and a grading: seconds the fast lane does not have
 def test_without_bubblewrap_every_report_says_not_sandboxed(tmp_path, monkeypatch):
     course, data = tiny_course(tmp_path / "plain", ["h00_honest"])
     monkeypatch.setenv("GRADEKIT_NO_BWRAP", "1")
