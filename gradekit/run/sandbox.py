@@ -43,7 +43,7 @@ class Confinement:
         """The full command line: limits, then (if available) bubblewrap, then `cmd`."""
         (self.workdir / ".home").mkdir(exist_ok=True)
         # address space caps memory on the CPU (CUDA maps far more than it uses: no cap with a GPU);
-        # the process count is capped by gradekit.cgroups, since RLIMIT_NPROC does not bind root
+        # the process count is capped by gradekit.run.limits.PidsCgroup, since RLIMIT_NPROC does not bind root
         memory = [] if self.gpu else [f"--as={self.memory_mb << 20}"]
         limits = [shutil.which("prlimit") or "prlimit", *memory, f"--fsize={self.file_mb << 20}", "--core=0", "--"]
         bwrap = bwrap_path()
