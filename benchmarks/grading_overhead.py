@@ -119,7 +119,7 @@ def main() -> None:
         grades = []
         results["gradekit run + grade"] = timed(lambda i: (gradekit_run(job(i, "autograded")), grades.append(
             grade_one(assignment, root / "autograded" / f"s{i}" / "triv", data_root=root, profile="smoke", seed=0))), n)
-        assert all(g["total"] == 1 for g in grades) and all(s == 1 for s in graded), (grades, graded)
+        assert all(g.total == 1 for g in grades) and all(s == 1 for s in graded), (grades, graded)
 
         print(f"grading overhead per trivial submission, {n} submissions each, one at a time; "
               f"bubblewrap: {'yes' if sandbox.bwrap_path() else 'NOT INSTALLED'}")
