@@ -127,6 +127,8 @@ def _data(args, course: Course, data_root: Path) -> int:
 
     catalog = course.assignment(args.assignment).catalog() if args.assignment else course.catalog()
     names = args.datasets or sorted(d.name for d in catalog if args.action != "synth" or d.standin)
+    if args.action == "fetch":  # a course file is built from its inputs: those come first
+        names = sorted(names, key=lambda n: bool(catalog.get(n).inputs))
     data_root.mkdir(parents=True, exist_ok=True)
     failed = 0
     for name in names:

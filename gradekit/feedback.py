@@ -48,6 +48,8 @@ def write_feedback(assignment, student: str, run_dir: Path, grade: GradeReport, 
         parts += [f"<p class=warn>{e(w)}</p>" for w in run.warnings]
         if run.standins:
             parts.append(f"<p class=warn>Smoke marks on stand-in data ({e(', '.join(run.standins))}): not a course mark.</p>")
+        if run.rebuilt:
+            parts.append(f"<p>Data: course file rebuilt by the kit ({e(', '.join(run.rebuilt))}).</p>")
     if grade.attention:
         parts.append("<p class=warn>Some of your work could not be graded automatically because of a problem on our "
                      "side, not yours; a member of staff will look at it and your mark is not final yet.</p>")

@@ -90,6 +90,11 @@ class RunRecord:
     def standins(self) -> list[str]:
         return [name for name, state in self.data.items() if state == "standin"]
 
+    @property
+    def rebuilt(self) -> list[str]:
+        """Course files that are not public, rebuilt by their declared recipe from real data."""
+        return [name for name, state in self.data.items() if state == "rebuilt"]
+
 
 @dataclass
 class ItemResult:

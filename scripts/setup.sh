@@ -20,12 +20,14 @@ fi
 
 export DATA_ROOT="${DATA_ROOT:-$PWD/data}"
 mirror="${GRADEKIT_DATA_MIRROR:-$PWD/../shared/data}"
-real="mnist fashionmnist faces photos"
+real="mnist fashionmnist faces photos olivetti"
+rebuilt="ece4179_hw2_q2q3 ece4179_hw2_q4"   # course files, rebuilt from the real sets above by their recipes
 if [ -d "$mirror" ]; then
   .venv/bin/gradekit data fetch $real --from "$mirror"
 else
   .venv/bin/gradekit data fetch $real
 fi
+.venv/bin/gradekit data fetch $rebuilt
 # stand-ins only where the real files are missing (a machine with SVHN or the ResNet18 weights keeps them)
 .venv/bin/gradekit data synth svhn resnet18
-.venv/bin/gradekit data verify $real svhn resnet18
+.venv/bin/gradekit data verify $real $rebuilt svhn resnet18

@@ -7,6 +7,8 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO, gradekit, make_course
 
 # alice_correct is the solution itself, which test_solve_* proves; the batches leave her out to save CI time
@@ -35,6 +37,15 @@ def run_batch(tmp_path_factory, data_root: Path, assignment: str) -> dict:
     gradekit("marks", assignment, cwd=course)
     return {"course": course, "assignment": assignment, "run_output": run.stdout + run.stderr,
             "run_seconds": run_seconds, "common": common}
+
+
+def batch_fixture(assignment: str):
+    """The session fixture `batch` of an assignment's test module: its example submissions run once."""
+    @pytest.fixture(scope="session")
+    def batch(tmp_path_factory, data_root):
+        return run_batch(tmp_path_factory, data_root, assignment)
+
+    return batch
 
 
 def outcome(batch: dict, student: str) -> tuple[dict, dict]:

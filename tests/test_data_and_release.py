@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from conftest import REPO, gradekit
@@ -64,6 +65,8 @@ HIDDEN = {  # values a release must never show: answers, and solution lines that
                      "kaiming_normal_", "math.sqrt(6.0"),
     "ece4179_2022_a2": ("0.27289", "0.3186", "1.2986", "0.4905", "2.3504", "271,690", "803,786",
                         "self.pool = nn.AdaptiveAvgPool2d", "relu_grad5", "torch.sigmoid(self.decoder"),
+    "ece4179_2021_a2": ("29642", "29,642", "118346", "118,346", 'self.register_buffer("mean_face"',
+                        "(X_train_faces - mean_face).T", "k = round(frac * images.shape[1])", "step_schedule(11"),
 }
 
 
@@ -95,7 +98,7 @@ def test_leak_check_catches_a_leak(course):
         "bound = math.sqrt(6.0 / (fan_in + fan_out))"]
 
 
-@pytest.mark.parametrize("builder", ["build_ee046211_hw2", "build_ece4179_2022_a2"])
+@pytest.mark.parametrize("builder", ["build_ee046211_hw2", "build_ece4179_2022_a2", "build_ece4179_2021_a2"])
 def test_fixtures_are_built_from_the_current_solution(tmp_path, builder):
     sys.path.insert(0, str(REPO / "tests" / "fixtures"))
     build = importlib.import_module(builder)
@@ -190,3 +193,27 @@ def test_a_dataset_used_but_not_declared_is_named(course):
     toml.write_text(toml.read_text().replace('datasets = ["fashionmnist", "svhn"]', 'datasets = ["fashionmnist", "cifar99"]'))
     done = gradekit("run", "ee046211_hw2", cwd=course, check=False)
     assert done.returncode == 2 and "['cifar99'] are used but not declared" in done.stderr, done.stderr
+
+
+@pytest.mark.slow
+def test_course_files_are_rebuilt_to_their_declared_digest(tmp_path):
+    """hw2_Q4_data.npz from real MNIST by its recipe: the declared sha256 on any machine, 40 % label noise."""
+    from conftest import MIRROR
+
+    mnist, q4 = declared("mnist"), declared("ece4179_hw2_q4")
+    with pytest.raises(ValueError, match="built from mnist, which must be fetched first"):
+        store.fetch(q4, tmp_path, inputs={"mnist": mnist})
+    store.fetch(mnist, tmp_path, MIRROR)
+    assert store.fetch(q4, tmp_path, inputs={"mnist": mnist}) == "built by course_files.py:hw2_q4"
+    assert store.verify(q4, tmp_path) == (True, "rebuilt")
+    with np.load(tmp_path / "ece4179_2021" / "hw2_Q4_data.npz") as data:
+        assert data["x_train"].shape == (10000, 28, 28) and data["x_test"].shape == (10000, 28, 28)
+        train_labels = data["y_train"]
+    import torchvision
+
+    mnist_train = torchvision.datasets.MNIST(str(tmp_path), train=True)
+    clean = {x.tobytes(): int(y) for x, y in zip(mnist_train.data.numpy(), mnist_train.targets.numpy())}
+    with np.load(tmp_path / "ece4179_2021" / "hw2_Q4_data.npz") as data:   # each image's clean label
+        original = np.array([clean[x.tobytes()] for x in data["x_train"]])
+    changed = (train_labels != original).mean()
+    assert 0.38 < changed < 0.42, changed

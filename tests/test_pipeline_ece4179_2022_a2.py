@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from pipeline import check_marks, expected_marks, outcome, run_batch, solve
+from pipeline import batch_fixture, check_marks, expected_marks, outcome, solve
 
 A = "ece4179_2022_a2"
 EXPECTED = expected_marks(A)
@@ -17,9 +17,7 @@ MANUAL = ["q1-3-why", "q1-4-working", "q1-5-working", "q2-discussion", "q3-discu
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def batch(tmp_path_factory, data_root):
-    return run_batch(tmp_path_factory, data_root, A)
+batch = batch_fixture(A)
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import gradekit
-from pipeline import check_marks, expected_marks, outcome, run_batch, solve
+from pipeline import batch_fixture, check_marks, expected_marks, outcome, solve
 
 A = "ee046211_hw2"
 EXPECTED = expected_marks(A)
@@ -19,9 +19,7 @@ AUTO_MAX = 79
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def batch(tmp_path_factory, data_root):
-    return run_batch(tmp_path_factory, data_root, A)
+batch = batch_fixture(A)
 
 
 def grade_of(batch, student) -> dict:

@@ -136,6 +136,11 @@ def _download(dataset: Dataset, root: Path) -> None:
         (root / dataset.path).parent.mkdir(parents=True, exist_ok=True)
         download_url_to_file(dataset.url, str(root / dataset.path), hash_prefix=dataset.sha256 or None)
         return
+    if dataset.kind == "files" and not dataset.url.endswith(".zip"):  # the address of the one file itself
+        (rel,) = dataset.files
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        urllib.request.urlretrieve(dataset.url, root / rel)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "archive.zip"
         urllib.request.urlretrieve(dataset.url, archive)

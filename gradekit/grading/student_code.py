@@ -68,6 +68,14 @@ class StudentCode:
     def call(self, function: str, *args, torch_args: bool = False, **kwargs) -> list[np.ndarray]:
         """Call `function` with numbers, numpy arrays (as torch tensors if torch_args) or models (a
         torch.export ExportedProgram arrives as a module); return its results as numpy arrays."""
+        return self._call(function, args, kwargs, torch_args, inputs_after=False)[0]
+
+    def call_and_inputs(self, function: str, *args, torch_args: bool = False, **kwargs) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+        """As `call`, and also the array arguments as the function left them (position -> array), to
+        check that it did not modify its input in place."""
+        return self._call(function, args, kwargs, torch_args, inputs_after=True)
+
+    def _call(self, function: str, args: tuple, kwargs: dict, torch_args: bool, inputs_after: bool):
         if self._defs is None:
             self._defs = definitions(self._notebook())
         work = Path(tempfile.mkdtemp(prefix="gk-call-"))
@@ -89,7 +97,7 @@ class StudentCode:
                 return value
 
             request = {"function": function, "args": [encode(a) for a in args],
-                       "kwargs": {k: encode(v) for k, v in kwargs.items()}}
+                       "kwargs": {k: encode(v) for k, v in kwargs.items()}, "inputs_after": inputs_after}
             (work / "request.json").write_text(json.dumps(request))
             np.savez(work / "args.npz", **arrays)
             (work / "definitions.py").write_text(self._defs)
@@ -108,7 +116,9 @@ class StudentCode:
             if not status.get("ok"):
                 raise ItemFailed(f"{function}() raised {status.get('error')}")
             with np.load(work / "result.npz", allow_pickle=False) as data:
-                return [data[f"out{i}"] for i in range(status["count"])]
+                results = [data[f"out{i}"] for i in range(status["count"])]
+                inputs = {int(k[2:]): data[k] for k in data.files if k.startswith("in")}
+                return results, inputs
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
