@@ -1,4 +1,4 @@
-"""Shared set-up: the data root (real MNIST/FashionMNIST from the local mirror, the SVHN stand-in),
+"""Shared set-up: the data root (real sets from the local mirror, course files rebuilt, stand-ins for the rest),
 and a throw-away course built from this repository's assignments."""
 from __future__ import annotations
 
@@ -30,8 +30,10 @@ def data_root() -> Path:
     root = Path(os.environ.get("DATA_ROOT", REPO / "data")).resolve()
     if not MIRROR.is_dir():
         pytest.fail(f"no data mirror at {MIRROR}: set GRADEKIT_DATA_MIRROR, or fetch the data with internet")
-    gradekit("data", "fetch", "mnist", "fashionmnist", "--from", str(MIRROR), "--data-root", str(root), cwd=REPO)
-    gradekit("data", "synth", "svhn", "--data-root", str(root), cwd=REPO)
+    gradekit("data", "fetch", "mnist", "fashionmnist", "faces", "photos", "olivetti", "--from", str(MIRROR),
+             "--data-root", str(root), cwd=REPO)
+    gradekit("data", "fetch", "ece4179_hw2_q2q3", "ece4179_hw2_q4", "--data-root", str(root), cwd=REPO)  # rebuilt
+    gradekit("data", "synth", "svhn", "stl10", "resnet18", "--data-root", str(root), cwd=REPO)
     return root
 
 

@@ -45,6 +45,24 @@ def test_svhn_standin_loads_with_torchvision_and_says_so(tmp_path):
         load_dataset("SVHN", tmp_path, split="test")
 
 
+def test_stl10_standin_is_stl10s_binary_layout(tmp_path):
+    """torchvision's own STL10 parser reads the stand-in (only its md5 check is skipped, loudly); the
+    course's 8/13-2/13-3/13 rule then gives 800/200/300 images as on the real set's 8,000/2,000/3,000."""
+    import torchvision
+
+    written = synth.synth(declared("stl10"), tmp_path)
+    assert "stl10_binary/train_X.bin" in written and not (tmp_path / "stl10_binary" / "unlabeled_X.bin").exists()
+    with pytest.raises(RuntimeError, match="Dataset not found or corrupted"):
+        torchvision.datasets.STL10(str(tmp_path), split="train")      # plain torchvision refuses a stand-in
+    with pytest.warns(UserWarning, match="STAND-IN"):
+        train, test = (load_dataset("stl10", tmp_path, split=s) for s in ("train", "test"))
+    image, label = train[0]
+    assert (len(train), len(test)) == (500, 800) and image.size == (96, 96) and train.classes[0] == "airplane"
+    labels = np.concatenate([train.labels, test.labels])
+    assert sorted(set(labels.tolist())) == list(range(10)) and all((labels == c).sum() == 130 for c in range(10))
+    assert np.asarray(image).std(axis=(0, 1)).mean() > 5            # a rendered picture, not a blank
+
+
 def test_fetch_from_mirror_verifies_md5(tmp_path):
     mirror = tmp_path / "mirror" / "MNIST" / "raw"
     mirror.mkdir(parents=True)
@@ -67,6 +85,8 @@ HIDDEN = {  # values a release must never show: answers, and solution lines that
                         "self.pool = nn.AdaptiveAvgPool2d", "relu_grad5", "torch.sigmoid(self.decoder"),
     "ece4179_2021_a2": ("29642", "29,642", "118346", "118,346", 'self.register_buffer("mean_face"',
                         "(X_train_faces - mean_face).T", "k = round(frac * images.shape[1])", "step_schedule(11"),
+    "ece4179_2021_a3": ("390,602", "390602", "901,066", "901066", "self.pool = nn.MaxPool2d(3, stride=3)",
+                        "torch.bincount(y_true * num_classes + y_pred", "T.RandomCrop(96, padding=8"),
 }
 
 
@@ -98,7 +118,8 @@ def test_leak_check_catches_a_leak(course):
         "bound = math.sqrt(6.0 / (fan_in + fan_out))"]
 
 
-@pytest.mark.parametrize("builder", ["build_ee046211_hw2", "build_ece4179_2022_a2", "build_ece4179_2021_a2"])
+@pytest.mark.parametrize("builder", ["build_ee046211_hw2", "build_ece4179_2022_a2", "build_ece4179_2021_a2",
+                                     "build_ece4179_2021_a3"])
 def test_fixtures_are_built_from_the_current_solution(tmp_path, builder):
     sys.path.insert(0, str(REPO / "tests" / "fixtures"))
     build = importlib.import_module(builder)

@@ -27,18 +27,19 @@ def test_each_submission_gets_exactly_its_marks(batch, student):
 
 def test_reasons_name_each_defect(batch):
     reasons = {s: {i["id"]: i["reason"] for i in outcome(batch, s)[1]["items"]} for s in EXPECTED}
-    assert "which gradient reaches w2,5" in reasons["bob_w25_gradient"]["q1.5.w25"]
-    assert "fc1 must take 1152" in reasons["carol_avgpool3"]["q4.cnn_architecture"]
-    assert "below 1.33" in reasons["dave_identity_dae"]["q3.denoising"]
-    assert "backbone tensors differ from the pretrained weights" in reasons["erin_unfrozen_backbone"]["q6.frozen_backbone"]
-    assert "stand-in ResNet18 weights: smoke mark" in reasons["bob_w25_gradient"]["q6.landmarks"]
+    bob, dave = reasons["bob_w25_gradient_avgpool3"], reasons["dave_identity_dae_unfrozen_backbone"]
+    assert "which gradient reaches w2,5" in bob["q1.5.w25"]
+    assert "fc1 must take 1152" in bob["q4.cnn_architecture"]
+    assert "below 1.33" in dave["q3.denoising"]
+    assert "backbone tensors differ from the pretrained weights" in dave["q6.frozen_backbone"]
+    assert "stand-in ResNet18 weights: smoke mark" in bob["q6.landmarks"]
 
 
 def test_mark_sheet_has_the_spec_points(batch):
     rows = {r["student"]: r for r in csv.DictReader((batch["course"] / "marks" / f"{A}.csv").open())}
     assert rows["(max)"]["max_total"] == "90" and rows["(max)"]["auto_max"] == str(AUTO_MAX)
     assert [c for c in rows["(max)"] if c.endswith("(manual)")] == [f"{m} (manual)" for m in MANUAL]
-    assert "SMOKE MARKS on stand-in data (resnet18, svhn)" in rows["carol_avgpool3"]["notes"]
+    assert "SMOKE MARKS on stand-in data (resnet18, svhn)" in rows["bob_w25_gradient_avgpool3"]["notes"]
 
 
 def test_solve_earns_every_auto_point(data_root, tmp_path):

@@ -61,7 +61,7 @@ def test_mark_sheet(batch):
 
 
 def test_feedback_pages(batch):
-    page = (batch["course"] / "feedback" / "bob_wrong_backprop" / f"{A}.html").read_text()
+    page = (batch["course"] / "feedback" / "bob_backprop_count_xavier" / f"{A}.html").read_text()
     assert "q2.gradients" in page and "every gradient is wrong" in page
     assert page.count("<img") >= 4, "the student's plots (samples, learning curves) belong in the feedback"
     # the hidden expected gradients and updated weights never reach a student
@@ -80,7 +80,7 @@ def test_rerun_skips_finished_submissions(batch):
 
 def test_progress_bar_names_the_students(batch):
     out = batch["run_output"]
-    assert "run ee046211_hw2" in out and "submission" in out and "bob_wrong_backprop: ok" in out
+    assert "run ee046211_hw2" in out and "submission" in out and "bob_backprop_count_xavier: ok" in out
 
 
 def test_solve_earns_every_auto_point(data_root, tmp_path):

@@ -9,8 +9,10 @@ datasets, test_split, provenance, data_root, profile, seed, run_dir.
 import pytest
 
 from gradekit.grading.artifacts import SubmissionArtifacts
-from gradekit.grading.checks import (accuracy, agrees, changed_tensors, close, conv_paddings, parameter_count,
-                                     parameter_shapes, parameters, predict, require, require_agrees, uses_op)
+from gradekit.grading.checks import (accuracy, agrees, changed_tensors, close, conv_paddings, conv_strides, count_ops,
+                                     parameter_count, parameter_shapes, parameters, predict, require, require_agrees,
+                                     uses_op)
+from gradekit.grading.occlusion import reference_occlusion_map, small_exported_cnn
 from gradekit.grading.data import GraderData
 from gradekit.grading.failures import BadArtifact, GraderProblem, ItemFailed, MissingArtifact
 from gradekit.grading.plugin import Credit
@@ -21,5 +23,6 @@ item = pytest.mark.item   # @item("q2.mse", points=2): the mark-sheet item a tes
 
 __all__ = ["item", "require", "agrees", "require_agrees", "close", "HAND_CALCULATION", "SigFigs", "Tolerance",
            "accuracy", "predict", "parameter_count", "parameters", "parameter_shapes", "uses_op", "conv_paddings",
+           "conv_strides", "count_ops", "reference_occlusion_map", "small_exported_cnn",
            "changed_tensors", "expect_array", "ItemFailed", "MissingArtifact", "BadArtifact", "GraderProblem",
            "Credit", "SubmissionArtifacts", "StudentCode", "GraderData"]

@@ -87,11 +87,26 @@ def parameter_shapes(exported) -> list[tuple[int, ...]]:
     return [tuple(t.shape) for t in parameters(exported).values()]
 
 
-def conv_paddings(exported) -> list[tuple[int, ...]]:
-    """The padding of every convolution in the program's graph, in the order they run."""
-    paddings = []
+def _conv_arguments(exported, index: int, name: str, default) -> list[tuple[int, ...]]:
+    """One argument of every convolution in the program's graph, in the order they run, as a pair."""
+    found = []
     for node in exported.graph.nodes:
         if node.op == "call_function" and "conv" in str(node.target):
-            padding = node.args[4] if len(node.args) > 4 else node.kwargs.get("padding", (0, 0))
-            paddings.append(tuple(padding) if isinstance(padding, (list, tuple)) else (padding, padding))
-    return paddings
+            value = node.args[index] if len(node.args) > index else node.kwargs.get(name, default)
+            found.append(tuple(value) if isinstance(value, (list, tuple)) else (value, value))
+    return found
+
+
+def conv_paddings(exported) -> list[tuple[int, ...]]:
+    """The padding of every convolution, in the order they run (aten.conv2d's fifth argument)."""
+    return _conv_arguments(exported, 4, "padding", (0, 0))
+
+
+def conv_strides(exported) -> list[tuple[int, ...]]:
+    """The stride of every convolution, in the order they run (aten.conv2d's fourth argument)."""
+    return _conv_arguments(exported, 3, "stride", (1, 1))
+
+
+def count_ops(exported, fragment: str) -> int:
+    """How many calls in the program's graph go to an operator whose name contains `fragment` ('relu')."""
+    return sum(node.op == "call_function" and fragment in str(node.target) for node in exported.graph.nodes)

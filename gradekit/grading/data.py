@@ -49,6 +49,13 @@ class GraderData:
             warnings.simplefilter("ignore")  # the stand-in's warning; provenance is reported on the item
             return torch.load(gradekit_data.pretrained_weights(name, self.root), map_location="cpu", weights_only=True)
 
+    def load(self, name: str, **kwargs):
+        """The torchvision dataset as the students' helper loads it (stand-in or real), e.g. split="train"."""
+        self.require(name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return gradekit_data.load_dataset(name, self.root, download=False, **kwargs)
+
     def test_split(self, name: str):
         """(X, y): the declared test split, images as ToTensor() gives them ((N, C, H, W) floats in
         [0, 1]), labels as class indices; loaded once per grading process."""

@@ -70,12 +70,17 @@ class StudentCode:
         torch.export ExportedProgram arrives as a module); return its results as numpy arrays."""
         return self._call(function, args, kwargs, torch_args, inputs_after=False)[0]
 
+    def call_repeatedly(self, function: str, times: int, *args, torch_args: bool = False, **kwargs) -> list[np.ndarray]:
+        """The one-result function called `times` times in one process (a random transform: do the
+        calls differ?); one array per call."""
+        return self._call(function, args, kwargs, torch_args, inputs_after=False, repeat=times)[0]
+
     def call_and_inputs(self, function: str, *args, torch_args: bool = False, **kwargs) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
         """As `call`, and also the array arguments as the function left them (position -> array), to
         check that it did not modify its input in place."""
         return self._call(function, args, kwargs, torch_args, inputs_after=True)
 
-    def _call(self, function: str, args: tuple, kwargs: dict, torch_args: bool, inputs_after: bool):
+    def _call(self, function: str, args: tuple, kwargs: dict, torch_args: bool, inputs_after: bool, repeat: int = 1):
         if self._defs is None:
             self._defs = definitions(self._notebook())
         work = Path(tempfile.mkdtemp(prefix="gk-call-"))
@@ -90,6 +95,10 @@ class StudentCode:
                     arrays[name.removesuffix(".pt2")] = np.zeros(0)  # keeps the names unique
                     torch.export.save(value, str(work / name))
                     return {"__exported__": name}
+                if type(value).__module__.startswith("PIL.") and hasattr(value, "getpixel"):  # a PIL image
+                    key = f"a{len(arrays)}"
+                    arrays[key] = np.asarray(value)
+                    return {"__image__": key}
                 if isinstance(value, np.ndarray):
                     key = f"a{len(arrays)}"
                     arrays[key] = value
@@ -97,7 +106,8 @@ class StudentCode:
                 return value
 
             request = {"function": function, "args": [encode(a) for a in args],
-                       "kwargs": {k: encode(v) for k, v in kwargs.items()}, "inputs_after": inputs_after}
+                       "kwargs": {k: encode(v) for k, v in kwargs.items()}, "inputs_after": inputs_after,
+                       "repeat": repeat}
             (work / "request.json").write_text(json.dumps(request))
             np.savez(work / "args.npz", **arrays)
             (work / "definitions.py").write_text(self._defs)
