@@ -8,7 +8,7 @@ datasets, test_split, provenance, data_root, profile, seed, run_dir.
 """
 import pytest
 
-from gradekit.grading.artifacts import SubmissionArtifacts
+from gradekit.grading.artifacts import Lazy, SubmissionArtifacts
 from gradekit.grading.checks import (accuracy, agrees, changed_tensors, close, conv_paddings, conv_strides, count_ops,
                                      parameter_count, parameter_shapes, parameters, predict, require, require_agrees,
                                      uses_op)
@@ -25,4 +25,4 @@ __all__ = ["item", "require", "agrees", "require_agrees", "close", "HAND_CALCULA
            "accuracy", "predict", "parameter_count", "parameters", "parameter_shapes", "uses_op", "conv_paddings",
            "conv_strides", "count_ops", "reference_occlusion_map", "small_exported_cnn",
            "changed_tensors", "expect_array", "ItemFailed", "MissingArtifact", "BadArtifact", "GraderProblem",
-           "Credit", "SubmissionArtifacts", "StudentCode", "GraderData"]
+           "Credit", "Lazy", "SubmissionArtifacts", "StudentCode", "GraderData"]

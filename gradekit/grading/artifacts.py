@@ -10,6 +10,19 @@ from gradekit.grading.failures import BadArtifact, MissingArtifact
 from gradekit.records import RunRecord
 
 
+class Lazy(dict):
+    """key -> load(key), computed on first use and kept: a fixture of several models or accuracies where
+    each item asks only for what it needs, so a missing model fails only the items that use it."""
+
+    def __init__(self, load):
+        super().__init__()
+        self.load = load
+
+    def __missing__(self, key):
+        self[key] = self.load(key)
+        return self[key]
+
+
 class SubmissionArtifacts:
     def __init__(self, run_dir: Path):
         self.dir = run_dir

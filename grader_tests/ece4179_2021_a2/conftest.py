@@ -3,28 +3,18 @@ import numpy as np
 import pytest
 import torch
 
+from gradekit.grading import Lazy
+
 
 def as_images(x: np.ndarray) -> torch.Tensor:
     """(N, 28, 28) uint8 -> (N, 1, 28, 28) float in [0, 1], the input the release asks every classifier to take."""
     return torch.from_numpy(x).float().div(255).unsqueeze(1)
 
 
-class Loaded(dict):
-    """key -> value computed on first use, so an item fails only for what it needs itself."""
-
-    def __init__(self, load):
-        super().__init__()
-        self.load = load
-
-    def __missing__(self, key):
-        self[key] = self.load(key)
-        return self[key]
-
-
 @pytest.fixture(scope="session")
 def models(submission):
     """models["q3_deep"]: the exported program, loaded when an item first asks for it."""
-    return Loaded(submission.exported)
+    return Lazy(submission.exported)
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +22,7 @@ def fashion_test_accuracy(models, test_split):
     """fashion_test_accuracy["q3_deep"]: the model's accuracy on the npz's test split, recomputed."""
     from gradekit.grading import accuracy
 
-    return Loaded(lambda name: accuracy(models[name].module(), *test_split("ece4179_hw2_q2q3")))
+    return Lazy(lambda name: accuracy(models[name].module(), *test_split("ece4179_hw2_q2q3")))
 
 
 @pytest.fixture(scope="session")

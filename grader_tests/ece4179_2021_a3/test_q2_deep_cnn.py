@@ -38,16 +38,13 @@ def test_architecture(models):
 
 
 @pytest.mark.item("q2.1.param_count", points=2)
-def test_reported_parameter_count(submission, models):
-    reported, actual = submission.number("q2.params"), parameter_count(models["q2_cnn"])
-    require(reported == actual, f"q2.params ({reported:,.0f}) is not the number of parameters of q2_cnn ({actual:,})")
+def test_reported_parameter_count(check_param_count):
+    check_param_count("q2")
 
 
 @pytest.mark.item("q2.1.accuracy", points=8)
-def test_accuracy(test_accuracy, tiers, credit):
-    thresholds, note = tiers
-    credit.tiers(test_accuracy["q2_cnn"], thresholds, "test accuracy of q2_cnn (recomputed)")
-    credit.note += note
+def test_accuracy(grade_accuracy, credit):
+    grade_accuracy("q2_cnn", credit)
 
 
 @pytest.mark.item("q2.1.curves", points=2)
@@ -56,10 +53,8 @@ def test_curves_agree_with_the_model(check_curves):
 
 
 @pytest.mark.item("q2.2.accuracy", points=3)
-def test_augmented_accuracy(test_accuracy, tiers, credit):
-    thresholds, note = tiers
-    credit.tiers(test_accuracy["q2_aug"], thresholds, "test accuracy of q2_aug (recomputed)")
-    credit.note += note
+def test_augmented_accuracy(grade_accuracy, credit):
+    grade_accuracy("q2_aug", credit)
 
 
 @pytest.mark.item("q2.2.train_transform", points=2)
