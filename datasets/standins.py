@@ -156,3 +156,51 @@ def rendered_stl10(root: Path, dataset, seed: int = 0) -> list[str]:
     folds = [" ".join(map(str, rng.permutation(n_train)[: n_train // 5])) for _ in range(10)]
     (folder / "fold_indices.txt").write_text("\n".join(folds) + "\n")
     return written + ["stl10_binary/class_names.txt", "stl10_binary/fold_indices.txt"]
+
+
+EMNIST_LETTERS_PER_CLASS = {"train": 480, "test": 80}   # 1/10 of EMNIST letters' 4,800 and 800
+
+
+def _render_letter(label: int, rng: np.random.Generator, fonts: dict) -> np.ndarray:
+    """A 28x28 glyph of letter `label` (1 = a/A), upper or lower case as EMNIST letters mixes them: white
+    on black, random size, shift, slant and stroke blur."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    char = chr(ord("a") + label - 1)
+    char = char.upper() if rng.random() < 0.5 else char
+    img = Image.new("L", (40, 40), 0)
+    draw = ImageDraw.Draw(img)
+    font = fonts[int(rng.choice(list(fonts)))]
+    left, top, right, bottom = draw.textbbox((0, 0), char, font=font)
+    draw.text((20 - (right - left) / 2 - left + rng.normal(0, 1.2), 20 - (bottom - top) / 2 - top + rng.normal(0, 1.2)),
+              char, fill=255, font=font, stroke_width=int(rng.integers(0, 2)), stroke_fill=255)
+    img = img.rotate(float(rng.normal(0, 8)), resample=Image.Resampling.BILINEAR)
+    img = img.crop((6, 6, 34, 34)).filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 0.9))))
+    return np.asarray(img, np.uint8)
+
+
+def _idx(array: np.ndarray) -> bytes:
+    """The idx format torchvision's MNIST family reads: magic (0, 0, 8 = uint8, ndim), big-endian sizes, data."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def rendered_letters(root: Path, dataset, seed: int = 0) -> list[str]:
+    """EMNIST letters as torchvision's EMNIST reads them after its download: uncompressed idx files
+    EMNIST/raw/emnist-letters-{train,test}-{images-idx3,labels-idx1}-ubyte, labels 1..26, each glyph stored
+    transposed as in the real files (shown upright with .T)."""
+    from PIL import ImageFont
+
+    rng = np.random.default_rng(seed)
+    fonts = {size: ImageFont.load_default(size=size) for size in range(16, 25, 2)}
+    folder = root / "EMNIST" / "raw"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for split, per_class in EMNIST_LETTERS_PER_CLASS.items():
+        labels = rng.permutation(np.repeat(np.arange(1, 27), per_class))
+        images = np.stack([_render_letter(int(label), rng, fonts).T for label in labels])
+        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
+            rel = f"EMNIST/raw/emnist-letters-{split}-{kind}-ubyte"
+            (root / rel).write_bytes(_idx(array))
+            written.append(rel)
+    return written

@@ -107,11 +107,13 @@ class Assignment:
         return self.course.grader_tests / self.name
 
     def manual_items(self) -> list[dict]:
-        """Manually graded cells of the source notebook (nbgrader markup): id and points."""
+        """Manually graded cells of the source notebook (nbgrader markup): id, points, and whether they
+        are a bonus (cell metadata `"gradekit": {"bonus": true}`: marked by the staff, outside the maximum)."""
         nb = json.loads(self.source_notebook.read_text())
         items = []
         for cell in nb["cells"]:
             meta = cell.get("metadata", {}).get("nbgrader", {})
             if meta.get("grade") and meta.get("solution") and cell["cell_type"] == "markdown":
-                items.append({"id": meta["grade_id"], "points": float(meta.get("points", 0))})
+                items.append({"id": meta["grade_id"], "points": float(meta.get("points", 0)),
+                              "bonus": bool(cell["metadata"].get("gradekit", {}).get("bonus"))})
         return items

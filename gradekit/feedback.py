@@ -61,7 +61,7 @@ def write_feedback(assignment, student: str, run_dir: Path, grade: GradeReport, 
     parts.append("</table>")
     if manual:
         parts.append("<h2>Marked by staff</h2><table><tr><th>item</th><th>points</th></tr>")
-        parts += [f"<tr><td>{e(m['id'])}</td><td class=pts>– / {m['points']:g}</td></tr>" for m in manual]
+        parts += [f"<tr><td>{e(m['id'])}</td><td class=pts>– / {m['points']:g}{' (bonus)' if m['bonus'] else ''}</td></tr>" for m in manual]
         parts.append("</table>")
     plots = _plots(run_dir)
     if plots:

@@ -47,8 +47,8 @@ def write_marks(assignment: Assignment, autograded: Path, students: list[str], m
     maxima = {item.id: item.max for grade in grades.values() for item in grade.items}
     manual = assignment.manual_items()
     auto_max = sum(maxima.values())
-    manual_max = sum(m["points"] for m in manual)
-    header = ["student", "run_status", "profile", *order, *(f"{m['id']} (manual)" for m in manual),
+    manual_max = sum(m["points"] for m in manual if not m["bonus"])   # a bonus is on top of the maximum
+    header = ["student", "run_status", "profile", *order, *(f"{m['id']} (manual{', bonus' if m['bonus'] else ''})" for m in manual),
               "auto_total", "auto_max", "manual_max", "max_total", "notes"]
     rows, totals, attention = [], [], {}
     for student in students:

@@ -9,9 +9,9 @@ datasets, test_split, provenance, data_root, profile, seed, run_dir.
 import pytest
 
 from gradekit.grading.artifacts import Lazy, SubmissionArtifacts
-from gradekit.grading.checks import (accuracy, agrees, changed_tensors, close, conv_paddings, conv_strides, count_ops,
+from gradekit.grading.checks import (accuracy, activations, agrees, changed_tensors, close, conv_paddings, conv_strides, count_ops,
                                      parameter_count, parameter_shapes, parameters, predict, require, require_agrees,
-                                     uses_op)
+                                     residual_adds, uses_op)
 from gradekit.grading.occlusion import reference_occlusion_map, small_exported_cnn
 from gradekit.grading.data import GraderData
 from gradekit.grading.failures import BadArtifact, GraderProblem, ItemFailed, MissingArtifact
@@ -22,7 +22,7 @@ from gradekit.grading.student_code import StudentCode, expect_array
 item = pytest.mark.item   # @item("q2.mse", points=2): the mark-sheet item a test grades
 
 __all__ = ["item", "require", "agrees", "require_agrees", "close", "HAND_CALCULATION", "SigFigs", "Tolerance",
-           "accuracy", "predict", "parameter_count", "parameters", "parameter_shapes", "uses_op", "conv_paddings",
+           "accuracy", "activations", "residual_adds", "predict", "parameter_count", "parameters", "parameter_shapes", "uses_op", "conv_paddings",
            "conv_strides", "count_ops", "reference_occlusion_map", "small_exported_cnn",
            "changed_tensors", "expect_array", "ItemFailed", "MissingArtifact", "BadArtifact", "GraderProblem",
            "Credit", "Lazy", "SubmissionArtifacts", "StudentCode", "GraderData"]

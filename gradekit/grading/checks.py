@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from gradekit.grading.failures import BadArtifact, ItemFailed
+from gradekit.provided import graphfacts
 from gradekit.grading.precision import SigFigs, Tolerance
 
 
@@ -110,3 +111,13 @@ def conv_strides(exported) -> list[tuple[int, ...]]:
 def count_ops(exported, fragment: str) -> int:
     """How many calls in the program's graph go to an operator whose name contains `fragment` ('relu')."""
     return sum(node.op == "call_function" and fragment in str(node.target) for node in exported.graph.nodes)
+
+
+def activations(exported) -> set[str]:
+    """The activation functions the program applies, by aten name: {'relu'}, {'sigmoid'}, {'tanh'}, ..."""
+    return graphfacts.activations(exported.graph)
+
+
+def residual_adds(exported) -> int:
+    """How many residual additions (two computed feature maps of one shape) the program makes."""
+    return graphfacts.residual_adds(exported.graph)

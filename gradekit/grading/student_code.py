@@ -6,11 +6,14 @@ runs in a sandbox with a time limit; arguments and results cross as JSON and .np
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import re
 import shutil
 import sys
 import tempfile
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -22,6 +25,7 @@ from gradekit.run.limits import PidsCgroup
 from gradekit.grading.failures import BadArtifact, ItemFailed, MissingArtifact
 
 WORKER = Path(__file__).resolve().parent.parent / "provided" / "callworker.py"
+GRAPHFACTS = WORKER.with_name("graphfacts.py")
 _MAGIC = re.compile(r"^\s*[%!].*$", re.M)
 
 
@@ -53,6 +57,17 @@ def _is_literal(node) -> bool:
         return False
 
 
+@dataclass
+class Call:
+    function: str
+    args: tuple
+    kwargs: dict
+    inputs_after: bool = False
+    repeat: int = 1
+    probe: str | None = None   # a grader's probe: its source, run beside the notebook's definitions
+    what: str = ""
+
+
 class StudentCode:
     def __init__(self, run_dir: Path, data_root: Path, timeout_s: float = 120, manifest: dict | None = None):
         self.run_dir, self.data_root, self.timeout_s = run_dir, data_root, timeout_s
@@ -65,22 +80,43 @@ class StudentCode:
             raise MissingArtifact("no executed notebook to take the function from")
         return found[0]
 
-    def call(self, function: str, *args, torch_args: bool = False, **kwargs) -> list[np.ndarray]:
+    def call(self, function: str, *args, torch_args: bool = False, **kwargs) -> list[np.ndarray | None]:
         """Call `function` with numbers, numpy arrays (as torch tensors if torch_args) or models (a
-        torch.export ExportedProgram arrives as a module); return its results as numpy arrays."""
-        return self._call(function, args, kwargs, torch_args, inputs_after=False)[0]
+        torch.export ExportedProgram arrives as a module); return its results as numpy arrays (None
+        where it returned None)."""
+        return self._run([Call(function, args, kwargs)], torch_args)[0][0]
+
+    def call_each(self, function: str, cases: list[tuple], torch_args: bool = False) -> list[list[np.ndarray | None]]:
+        """`function(*case)` for every case, all in one sandboxed process (one start-up, not one per case);
+        each case gets fresh copies of its arrays."""
+        return [r for r, _ in self._run([Call(function, tuple(c), {}) for c in cases], torch_args)]
+
+    def call_many(self, calls: list[tuple], torch_args: bool = False, keep_going: bool = False) -> list:
+        """Several functions of the notebook, `[(name, args), ...]` or `[(name, args, kwargs), ...]`, in one
+        sandboxed process. With keep_going, a call that fails gives its ItemFailed in its place instead of
+        raising, so several items can share one process and still be marked apart."""
+        wanted = [Call(c[0], tuple(c[1]), dict(c[2]) if len(c) > 2 else {}) for c in calls]
+        return [r for r, _ in self._run(wanted, torch_args, keep_going=keep_going)]
 
     def call_repeatedly(self, function: str, times: int, *args, torch_args: bool = False, **kwargs) -> list[np.ndarray]:
         """The one-result function called `times` times in one process (a random transform: do the
         calls differ?); one array per call."""
-        return self._call(function, args, kwargs, torch_args, inputs_after=False, repeat=times)[0]
+        return self._run([Call(function, args, kwargs, repeat=times)], torch_args)[0][0]
 
     def call_and_inputs(self, function: str, *args, torch_args: bool = False, **kwargs) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
         """As `call`, and also the array arguments as the function left them (position -> array), to
         check that it did not modify its input in place."""
-        return self._call(function, args, kwargs, torch_args, inputs_after=True)
+        return self._run([Call(function, args, kwargs, inputs_after=True)], torch_args)[0]
 
-    def _call(self, function: str, args: tuple, kwargs: dict, torch_args: bool, inputs_after: bool, repeat: int = 1):
+    def probe(self, probe, *args, what: str = "", **kwargs) -> list[np.ndarray | None]:
+        """Run the grader's function `probe(student, *args)` in the sandbox beside the notebook's
+        definitions (`student`: their namespace, e.g. student["YourModel"]) and return its numbers: for
+        checks of a class or an object a student builds, which only code next to theirs can look at. The
+        probe must be a self-contained top-level function (imports inside; `graphfacts` importable)."""
+        source = textwrap.dedent(inspect.getsource(probe))
+        return self._run([Call(probe.__name__, args, kwargs, probe=source, what=what or probe.__name__)], False)[0][0]
+
+    def _run(self, calls: list[Call], torch_args: bool, keep_going: bool = False) -> list[tuple[list, dict]]:
         if self._defs is None:
             self._defs = definitions(self._notebook())
         work = Path(tempfile.mkdtemp(prefix="gk-call-"))
@@ -105,30 +141,43 @@ class StudentCode:
                     return {"__array__": key, "torch": torch_args}
                 return value
 
-            request = {"function": function, "args": [encode(a) for a in args],
-                       "kwargs": {k: encode(v) for k, v in kwargs.items()}, "inputs_after": inputs_after,
-                       "repeat": repeat}
+            request = {"calls": [{"function": c.function, "args": [encode(a) for a in c.args],
+                                  "kwargs": {k: encode(v) for k, v in c.kwargs.items()},
+                                  "inputs_after": c.inputs_after, "repeat": c.repeat, "probe": c.probe}
+                                 for c in calls]}
             (work / "request.json").write_text(json.dumps(request))
             np.savez(work / "args.npz", **arrays)
             (work / "definitions.py").write_text(self._defs)
             shutil.copyfile(WORKER, work / "callworker.py")
+            shutil.copyfile(GRAPHFACTS, work / "graphfacts.py")
             provided.write(work, self.manifest)  # the notebook's imports of the kit's helpers must resolve
             confinement = sandbox.Confinement(workdir=work, readable=(self.data_root,), memory_mb=8192, processes=64)
+            timeout = self.timeout_s * (1 + (len(calls) - 1) / 4)   # the start-up is most of a call's time
             with PidsCgroup(confinement.processes) as group:
-                done = sandbox.run(group.enter(confinement.wrap([sys.executable, "callworker.py"])), self.timeout_s,
+                done = sandbox.run(group.enter(confinement.wrap([sys.executable, "callworker.py"])), timeout,
                                    cwd=work, env=confinement.env())
+            what = calls[0].what or f"{calls[0].function}()"
             if done.timed_out:
-                raise ItemFailed(f"{function}() did not return within {self.timeout_s:.0f} s")
+                raise ItemFailed(f"{what} did not return within {timeout:.0f} s")
             try:
                 status = json.loads((work / "result.json").read_text())
             except (OSError, ValueError):
-                raise ItemFailed(f"{function}() crashed the worker process (exit code {done.returncode})") from None
+                raise ItemFailed(f"{what} crashed the worker process (exit code {done.returncode})") from None
             if not status.get("ok"):
-                raise ItemFailed(f"{function}() raised {status.get('error')}")
+                raise ItemFailed(f"{what} raised {status.get('error')}")
             with np.load(work / "result.npz", allow_pickle=False) as data:
-                results = [data[f"out{i}"] for i in range(status["count"])]
-                inputs = {int(k[2:]): data[k] for k in data.files if k.startswith("in")}
-                return results, inputs
+                out = []
+                for j, (call, answer) in enumerate(zip(calls, status["calls"])):
+                    if not answer.get("ok"):
+                        failed = ItemFailed(f"{call.what or call.function + '()'} raised {answer.get('error')}")
+                        if not keep_going:
+                            raise failed
+                        out.append((failed, {}))
+                        continue
+                    results = [None if i in answer["none"] else data[f"c{j}_out{i}"] for i in range(answer["count"])]
+                    inputs = {int(k.split("_in")[1]): data[k] for k in data.files if k.startswith(f"c{j}_in")}
+                    out.append((results, inputs))
+                return out
         finally:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -1,4 +1,5 @@
-"""Runs inside the sandbox: load a notebook's definitions, call one function, write what it returned.
+"""Runs inside the sandbox: load a notebook's definitions, make the calls asked for (functions of the
+notebook, or a grader's probe of them), write what they returned.
 
 Standalone on purpose (stdlib, numpy, torch only): the sandbox has no view of gradekit. Results leave
 as JSON and a numpy .npz, never as pickled objects, so nothing the student built crosses back.
@@ -47,9 +48,6 @@ def main():
         arrays = {k: data[k] for k in data.files}
     namespace = {"__name__": "student_definitions"}
     exec(compile(open("definitions.py").read(), "notebook", "exec"), namespace)
-    fn = namespace.get(request["function"])
-    if not callable(fn):
-        raise NameError(f"the notebook defines no function {request['function']}")
 
     def decode(arg):
         if isinstance(arg, dict) and "__exported__" in arg:  # a model from the grader, as a torch.export program
@@ -62,24 +60,48 @@ def main():
             value = arrays[arg["__array__"]]
             if arg.get("torch"):
                 import torch
-                return torch.from_numpy(value)
-            return value
+                return torch.from_numpy(value.copy())
+            return value.copy()  # each call gets its own copy: one call's in-place edits never reach the next
         return arg
 
-    args = [decode(a) for a in request["args"]]
-    kwargs = {k: decode(v) for k, v in request["kwargs"].items()}
+    out, calls = {}, []
+    for j, call in enumerate(request["calls"]):
+        try:
+            calls.append(_one_call(j, call, namespace, decode, out))
+        except BaseException as exc:  # one failing call does not hide the others' results
+            calls.append({"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:300]}",
+                          "traceback": traceback.format_exc()[-2000:]})
+    np.savez("result.npz", **out)
+    json.dump({"ok": True, "calls": calls}, open("result.json", "w"))
+
+
+def _one_call(j, call, namespace, decode, out):
+    """Call j: a function of the notebook, or a grader's probe (its source; called with the notebook's
+    namespace first). Results go into `out` as c{j}_out{i}; a None result is listed, not stored."""
+    if call.get("probe"):
+        probe_ns = {"__name__": "grader_probe"}
+        exec(compile(call["probe"], "grader probe", "exec"), probe_ns)
+        probe = probe_ns[call["function"]]
+        fn = lambda *a, **k: probe(namespace, *a, **k)  # noqa: E731
+    else:
+        fn = namespace.get(call["function"])
+        if not callable(fn):
+            raise NameError(f"the notebook defines no function {call['function']}")
+    args = [decode(a) for a in call["args"]]
+    kwargs = {k: decode(v) for k, v in call["kwargs"].items()}
     result = fn(*args, **kwargs)
     outputs = list(result) if isinstance(result, tuple) else [result]
-    for _ in range(request.get("repeat", 1) - 1):  # the same call again in this process: is it random?
+    for _ in range(call.get("repeat", 1) - 1):  # the same call again in this process: is it random?
         outputs.append(fn(*args, **kwargs))
-    out = {f"out{i}": _to_array(v, f"return value {i}" if len(outputs) > 1 else "the return value")
-           for i, v in enumerate(outputs)}
-    if request.get("inputs_after"):  # the array arguments as the call left them: did it write into them?
-        for i, (given, value) in enumerate(zip(request["args"], args)):
+    nones = [i for i, v in enumerate(outputs) if v is None]
+    for i, v in enumerate(outputs):
+        if v is not None:
+            out[f"c{j}_out{i}"] = _to_array(v, f"return value {i}" if len(outputs) > 1 else "the return value")
+    if call.get("inputs_after"):  # the array arguments as the call left them: did it write into them?
+        for i, (given, value) in enumerate(zip(call["args"], args)):
             if isinstance(given, dict) and "__array__" in given:
-                out[f"in{i}"] = _to_array(value, f"argument {i}")
-    np.savez("result.npz", **out)
-    json.dump({"ok": True, "count": len(outputs), "tuple": isinstance(result, tuple)}, open("result.json", "w"))
+                out[f"c{j}_in{i}"] = _to_array(value, f"argument {i}")
+    return {"ok": True, "count": len(outputs), "none": nones}
 
 
 if __name__ == "__main__":
