@@ -28,6 +28,6 @@ else
   .venv/bin/gradekit data fetch $real
 fi
 .venv/bin/gradekit data fetch $rebuilt
-# stand-ins only where the real files are missing (a machine with SVHN or the ResNet18 weights keeps them)
-.venv/bin/gradekit data synth svhn resnet18 stl10
-.venv/bin/gradekit data verify $real $rebuilt svhn resnet18 stl10
+# stand-ins only where the real files are missing (a machine with SVHN, STL10, EMNIST or the ResNet18 weights keeps them)
+.venv/bin/gradekit data synth svhn resnet18 stl10 emnist
+.venv/bin/gradekit data verify $real $rebuilt svhn resnet18 stl10 emnist

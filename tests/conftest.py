@@ -36,7 +36,7 @@ def data_root() -> Path:
     if any(store.provenance(d, root).startswith("missing") for d in Course(REPO).catalog()):
         gradekit("data", "fetch", "mnist", "fashionmnist", "faces", "photos", "olivetti", "ece4179_hw2_q2q3",
                  "ece4179_hw2_q4", "--from", str(MIRROR), "--data-root", str(root), cwd=REPO)  # the last two rebuilt
-        gradekit("data", "synth", "svhn", "stl10", "resnet18", "--data-root", str(root), cwd=REPO)
+        gradekit("data", "synth", "svhn", "stl10", "emnist", "resnet18", "--data-root", str(root), cwd=REPO)
     return root
 
 

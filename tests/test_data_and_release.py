@@ -63,6 +63,27 @@ def test_stl10_standin_is_stl10s_binary_layout(tmp_path):
     assert np.asarray(image).std(axis=(0, 1)).mean() > 5            # a rendered picture, not a blank
 
 
+def test_emnist_letters_standin_is_emnists_idx_layout(tmp_path):
+    """torchvision's own EMNIST reads the stand-in unchanged (it only checks that the files exist): 26
+    letters of 480 / 80 images, labels 1..26, 27 class names, glyphs stored transposed as in the real files."""
+    import torchvision
+
+    written = synth.synth(declared("emnist"), tmp_path)
+    assert sorted(written) == sorted(f"EMNIST/raw/emnist-letters-{s}-{k}-ubyte" for s in ("train", "test")
+                                     for k in ("images-idx3", "labels-idx1"))
+    with pytest.warns(UserWarning, match="STAND-IN"):
+        train = load_dataset("emnist", tmp_path, split="letters", train=True)
+    plain = torchvision.datasets.EMNIST(str(tmp_path), split="letters", train=False)
+    assert train.data.shape == (12480, 28, 28) and plain.data.shape == (2080, 28, 28)
+    assert train.classes[:3] == ["N/A", "a", "b"] and len(train.classes) == 27
+    assert np.bincount(train.targets.numpy()).tolist() == [0] + [480] * 26
+    assert store.provenance(declared("emnist"), tmp_path) == "standin"
+    # stored transposed: the glyph's ink is spread like the upright letter's after .T (an "l" is a tall stroke)
+    l_images = train.data[train.targets == ord("l") - ord("a") + 1].float()
+    rows_ink, cols_ink = (l_images.mean(0) > 60).any(1).sum(), (l_images.mean(0) > 60).any(0).sum()
+    assert cols_ink > rows_ink      # transposed: a vertical stroke lies along the rows of the stored array
+
+
 def test_fetch_from_mirror_verifies_md5(tmp_path):
     mirror = tmp_path / "mirror" / "MNIST" / "raw"
     mirror.mkdir(parents=True)
@@ -87,6 +108,9 @@ HIDDEN = {  # values a release must never show: answers, and solution lines that
                         "(X_train_faces - mean_face).T", "k = round(frac * images.shape[1])", "step_schedule(11"),
     "ece4179_2021_a3": ("390,602", "390602", "901,066", "901066", "self.pool = nn.MaxPool2d(3, stride=3)",
                         "torch.bincount(y_true * num_classes + y_pred", "T.RandomCrop(96, padding=8"),
+    "fit3181_2023_a1": ("1.398685", "1.39944", "0.25501", "[0.6, 0.1, 0, 1.3]", "dl_dh1 * (hbar1 > 0)",
+                        "np.unique(np.asarray(labels), return_inverse=True)", "torch.min(torch.max(x_adv, x - eps)",
+                        "lam * y_onehot + (1 - lam) * y_onehot[perm]", "if waited >= patience"),
 }
 
 
@@ -119,7 +143,7 @@ def test_leak_check_catches_a_leak(course):
 
 
 @pytest.mark.parametrize("builder", ["build_ee046211_hw2", "build_ece4179_2022_a2", "build_ece4179_2021_a2",
-                                     "build_ece4179_2021_a3"])
+                                     "build_ece4179_2021_a3", "build_fit3181_2023_a1"])
 def test_fixtures_are_built_from_the_current_solution(tmp_path, builder):
     sys.path.insert(0, str(REPO / "tests" / "fixtures"))
     build = importlib.import_module(builder)
@@ -178,6 +202,7 @@ def test_no_dataset_is_named_in_the_engine():
         assert not found, f"{path.relative_to(REPO)} names {sorted(found)}"
 
 
+@pytest.mark.slow   # 25 s: two refused commands, a verify and a fetch
 def test_an_unprepared_data_root_is_refused_before_the_batch(tmp_path, course):
     """torchvision's .gz archives copied by hand, never unpacked by `gradekit data fetch`: the run would fail
     for every student with 'Read-only file system'. The batch refuses before the first student."""

@@ -197,3 +197,74 @@ def test_hw2_backprop_by_hand_earns_its_marks_at_three_significant_figures(tmp_p
     else:  # a value outside the precision earns nothing (a gradient that happens to agree still does)
         assert items["q2.forward"]["points"] == items["q2.mse"]["points"] == 0 and total < 2
         assert "checked to 3 significant figures" in items["q2.forward"]["reason"]
+
+
+def test_several_calls_share_one_process_and_fail_apart(tmp_path):
+    code = _notebook_dir(tmp_path, "def double(x):\n    x *= 2\n    return x\n"
+                                   "def stop(seq):\n    return None if max(seq) == seq[-1] else len(seq)\n"
+                                   "def boom():\n    raise ValueError('nope')")
+    x = np.ones(3)
+    results = code.call_many([("double", (x,)), ("stop", ([1, 2, 3],)), ("stop", ([3, 2],)), ("boom", ())], keep_going=True)
+    assert results[0][0].tolist() == [2, 2, 2] and x.tolist() == [1, 1, 1]   # the grader's array is untouched
+    assert results[1] == [None] and int(results[2][0]) == 2                    # None crosses back as None
+    assert isinstance(results[3], ItemFailed) and "ValueError: nope" in str(results[3])
+    assert [int(r[0][0]) for r in code.call_each("double", [(np.ones(1),), (np.full(1, 5.0),)])] == [2, 10]
+    with pytest.raises(ItemFailed, match="boom\\(\\) raised"):
+        code.call_many([("double", (x,)), ("boom", ())])
+    code.close()
+
+
+def test_one_process_serves_a_session_and_a_crash_costs_one_call(tmp_path):
+    code = _notebook_dir(tmp_path, "import os\nCALLS = []\ndef count():\n    CALLS.append(1)\n    return len(CALLS)\n"
+                                   "def die():\n    os._exit(3)\ndef shout():\n    print('7\\n' * 5)\n    return 1")
+    assert [int(code.call("count")[0]) for _ in range(3)] == [1, 2, 3]       # one process, started once
+    assert int(code.call("shout")[0]) == 1                                     # prints never reach the protocol
+    with pytest.raises(ItemFailed, match="crashed the worker process \\(exit code 3\\)"):
+        code.call("die")
+    assert int(code.call("count")[0]) == 1                                     # a fresh process after the crash
+    work = code._worker.work
+    code.close()
+    assert not work.exists()
+
+
+def _count_blocks(student, sizes):
+    """A grader's probe: runs beside the notebook's definitions and returns numbers only."""
+    import numpy as np
+    import torch
+    from graphfacts import residual_adds
+
+    out = []
+    for n in sizes:
+        net = student["Net"](n).eval()
+        out.append(residual_adds(torch.export.export(net, (torch.rand(1, 2, 4, 4),))))
+    return np.array(out)
+
+
+def test_a_probe_inspects_a_students_class_in_the_sandbox(tmp_path):
+    code = _notebook_dir(tmp_path, "import torch\nclass Net(torch.nn.Module):\n"
+                                   "    def __init__(self, n):\n        super().__init__()\n"
+                                   "        self.convs = torch.nn.ModuleList(torch.nn.Conv2d(2, 2, 3, padding=1) for _ in range(n))\n"
+                                   "    def forward(self, x):\n        for c in self.convs:\n            x = torch.relu(c(x)) + x\n"
+                                   "        return x")
+    (counts,) = code.probe(_count_blocks, [1, 3])
+    assert counts.tolist() == [1, 3]   # the first block adds the network's input itself
+
+
+def test_graph_facts_find_activations_and_residual_additions():
+    import torch
+    from gradekit.grading import activations, residual_adds
+
+    class Block(torch.nn.Module):
+        def __init__(self, skip):
+            super().__init__()
+            self.conv, self.project, self.skip = torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.Conv2d(3, 4, 1), skip
+            self.bias = torch.nn.Parameter(torch.zeros(4, 1, 1))
+
+        def forward(self, x):
+            y = torch.tanh(self.conv(x)) + self.bias + 1.0      # a bias and a constant: not residual
+            return torch.sigmoid(y + self.project(x)) if self.skip else torch.sigmoid(y)
+
+    x = torch.rand(2, 3, 8, 8)
+    skip, plain = (torch.export.export(Block(s).eval(), (x,)) for s in (True, False))
+    assert residual_adds(skip) == 1 and residual_adds(plain) == 0
+    assert activations(skip) == activations(plain) == {"tanh", "sigmoid"}

@@ -31,7 +31,7 @@ def test_reasons_name_each_defect(batch):
     reasons = {s: {i["id"]: i["reason"] for i in outcome(batch, s)[1]["items"]} for s in EXPECTED}
     bob, carol = reasons["bob_smoothing_relu_stopping_mixup"], reasons["carol_ten_outputs_pgd_unprojected"]
     assert "label-smoothed loss" in bob["q1.2.g_label_smoothing"] and "1e-05" in bob["q1.2.g_label_smoothing"]
-    assert "q1.3.dl_dhbar1 is wrong" in bob["q1.3.c_dl_dh1_dhbar1"]
+    assert "q1.3.dl_dhbar1 are wrong" in bob["q1.3.c_dl_dh1_dhbar1"]
     assert "random parameters" in bob["q1.3.d_backprop_hidden"]
     assert "3 consecutive epochs" in bob["q3.5.early_stopping"]
     assert "labels are not" in bob["q3.7.mixup"]

@@ -120,4 +120,4 @@ def activations(exported) -> set[str]:
 
 def residual_adds(exported) -> int:
     """How many residual additions (two computed feature maps of one shape) the program makes."""
-    return graphfacts.residual_adds(exported.graph)
+    return graphfacts.residual_adds(exported)

@@ -133,7 +133,9 @@ def credit(request) -> Credit:
 def student_code(run_dir, data_root, datasets):
     from gradekit.grading.student_code import StudentCode
 
-    return StudentCode(run_dir, data_root, manifest=datasets.catalog.manifest())
+    code = StudentCode(run_dir, data_root, manifest=datasets.catalog.manifest())
+    yield code
+    code.close()
 
 
 _CREDIT_KEY = pytest.StashKey[Credit]()

@@ -1,7 +1,8 @@
 """Call a student's function from a grader without running it in the grader's process.
 
-Only the notebook's definitions travel (imports, functions, classes, constant assignments); the call
-runs in a sandbox with a time limit; arguments and results cross as JSON and .npz arrays.
+Only the notebook's definitions travel (imports, functions, classes, constant assignments); the calls
+run in a sandboxed worker process (one per grading session, gradekit/grading/worker.py) with a time limit
+per call; arguments and results cross as JSON and .npz arrays.
 """
 from __future__ import annotations
 
@@ -9,9 +10,6 @@ import ast
 import inspect
 import json
 import re
-import shutil
-import sys
-import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +17,9 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from gradekit import provided
-from gradekit.run import sandbox
-from gradekit.run.limits import PidsCgroup
 from gradekit.grading.failures import BadArtifact, ItemFailed, MissingArtifact
+from gradekit.grading.worker import SandboxedWorker, WorkerGone
 
-WORKER = Path(__file__).resolve().parent.parent / "provided" / "callworker.py"
-GRAPHFACTS = WORKER.with_name("graphfacts.py")
 _MAGIC = re.compile(r"^\s*[%!].*$", re.M)
 
 
@@ -73,6 +67,7 @@ class StudentCode:
         self.run_dir, self.data_root, self.timeout_s = run_dir, data_root, timeout_s
         self.manifest = manifest or {}
         self._defs: str | None = None
+        self._worker: SandboxedWorker | None = None
 
     def _notebook(self) -> Path:
         found = [p for p in self.run_dir.glob("*.ipynb")]
@@ -119,67 +114,69 @@ class StudentCode:
     def _run(self, calls: list[Call], torch_args: bool, keep_going: bool = False) -> list[tuple[list, dict]]:
         if self._defs is None:
             self._defs = definitions(self._notebook())
-        work = Path(tempfile.mkdtemp(prefix="gk-call-"))
+        if self._worker is None or not self._worker.alive:
+            self._worker = SandboxedWorker(self._defs, self.data_root, self.manifest)
+        worker = self._worker
+        worker.requests += 1
+        n = worker.requests
+        arrays = {}
+
+        def encode(value):
+            if type(value).__name__ == "ExportedProgram":
+                import torch
+
+                name = f"m{n}_{len(arrays)}.pt2"
+                arrays[name.removesuffix(".pt2")] = np.zeros(0)  # keeps the names unique
+                torch.export.save(value, str(worker.path(name)))
+                return {"__exported__": name}
+            if type(value).__module__.startswith("PIL.") and hasattr(value, "getpixel"):  # a PIL image
+                key = f"a{len(arrays)}"
+                arrays[key] = np.asarray(value)
+                return {"__image__": key}
+            if isinstance(value, np.ndarray):
+                key = f"a{len(arrays)}"
+                arrays[key] = value
+                return {"__array__": key, "torch": torch_args}
+            return value
+
+        request = {"calls": [{"function": c.function, "args": [encode(a) for a in c.args],
+                              "kwargs": {k: encode(v) for k, v in c.kwargs.items()},
+                              "inputs_after": c.inputs_after, "repeat": c.repeat, "probe": c.probe}
+                             for c in calls]}
+        worker.path(f"request_{n}.json").write_text(json.dumps(request))
+        np.savez(worker.path(f"args_{n}.npz"), **arrays)
+        what = calls[0].what or f"{calls[0].function}()"
+        # the first request also pays for starting Python, torch and the notebook's imports
+        timeout = self.timeout_s * (1 + (len(calls) - 1) / 4) + (20 if n == 1 else 0)
         try:
-            arrays = {}
+            status = worker.ask(n, timeout)
+        except WorkerGone as gone:
+            if gone.timed_out:
+                raise ItemFailed(f"{what} did not return within {timeout:.0f} s") from None
+            raise ItemFailed(f"{what} crashed the worker process (exit code {gone.returncode})") from None
+        if not status.get("ok"):
+            raise ItemFailed(f"{what} raised {status.get('error')}")
+        with np.load(worker.path(f"result_{n}.npz"), allow_pickle=False) as data:
+            out = []
+            for j, (call, answer) in enumerate(zip(calls, status["calls"])):
+                if not answer.get("ok"):
+                    failed = ItemFailed(f"{call.what or call.function + '()'} raised {answer.get('error')}")
+                    if not keep_going:
+                        raise failed
+                    out.append((failed, {}))
+                    continue
+                results = [None if i in answer["none"] else data[f"c{j}_out{i}"] for i in range(answer["count"])]
+                inputs = {int(k.split("_in")[1]): data[k] for k in data.files if k.startswith(f"c{j}_in")}
+                out.append((results, inputs))
+        for name in (f"request_{n}.json", f"args_{n}.npz", f"result_{n}.json", f"result_{n}.npz"):
+            worker.path(name).unlink(missing_ok=True)
+        return out
 
-            def encode(value):
-                if type(value).__name__ == "ExportedProgram":
-                    import torch
-
-                    name = f"m{len(arrays)}.pt2"
-                    arrays[name.removesuffix(".pt2")] = np.zeros(0)  # keeps the names unique
-                    torch.export.save(value, str(work / name))
-                    return {"__exported__": name}
-                if type(value).__module__.startswith("PIL.") and hasattr(value, "getpixel"):  # a PIL image
-                    key = f"a{len(arrays)}"
-                    arrays[key] = np.asarray(value)
-                    return {"__image__": key}
-                if isinstance(value, np.ndarray):
-                    key = f"a{len(arrays)}"
-                    arrays[key] = value
-                    return {"__array__": key, "torch": torch_args}
-                return value
-
-            request = {"calls": [{"function": c.function, "args": [encode(a) for a in c.args],
-                                  "kwargs": {k: encode(v) for k, v in c.kwargs.items()},
-                                  "inputs_after": c.inputs_after, "repeat": c.repeat, "probe": c.probe}
-                                 for c in calls]}
-            (work / "request.json").write_text(json.dumps(request))
-            np.savez(work / "args.npz", **arrays)
-            (work / "definitions.py").write_text(self._defs)
-            shutil.copyfile(WORKER, work / "callworker.py")
-            shutil.copyfile(GRAPHFACTS, work / "graphfacts.py")
-            provided.write(work, self.manifest)  # the notebook's imports of the kit's helpers must resolve
-            confinement = sandbox.Confinement(workdir=work, readable=(self.data_root,), memory_mb=8192, processes=64)
-            timeout = self.timeout_s * (1 + (len(calls) - 1) / 4)   # the start-up is most of a call's time
-            with PidsCgroup(confinement.processes) as group:
-                done = sandbox.run(group.enter(confinement.wrap([sys.executable, "callworker.py"])), timeout,
-                                   cwd=work, env=confinement.env())
-            what = calls[0].what or f"{calls[0].function}()"
-            if done.timed_out:
-                raise ItemFailed(f"{what} did not return within {timeout:.0f} s")
-            try:
-                status = json.loads((work / "result.json").read_text())
-            except (OSError, ValueError):
-                raise ItemFailed(f"{what} crashed the worker process (exit code {done.returncode})") from None
-            if not status.get("ok"):
-                raise ItemFailed(f"{what} raised {status.get('error')}")
-            with np.load(work / "result.npz", allow_pickle=False) as data:
-                out = []
-                for j, (call, answer) in enumerate(zip(calls, status["calls"])):
-                    if not answer.get("ok"):
-                        failed = ItemFailed(f"{call.what or call.function + '()'} raised {answer.get('error')}")
-                        if not keep_going:
-                            raise failed
-                        out.append((failed, {}))
-                        continue
-                    results = [None if i in answer["none"] else data[f"c{j}_out{i}"] for i in range(answer["count"])]
-                    inputs = {int(k.split("_in")[1]): data[k] for k in data.files if k.startswith(f"c{j}_in")}
-                    out.append((results, inputs))
-                return out
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+    def close(self) -> None:
+        """End the session's worker process (the grading plugin does, when the graders are done)."""
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
 
 
 def expect_array(value: np.ndarray, what: str, shape: tuple | None = None, kinds: str = "f") -> np.ndarray:

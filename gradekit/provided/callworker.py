@@ -1,10 +1,11 @@
-"""Runs inside the sandbox: load a notebook's definitions, make the calls asked for (functions of the
-notebook, or a grader's probe of them), write what they returned.
+"""Runs inside the sandbox: load a notebook's definitions once, then make the calls asked for (functions
+of the notebook, or a grader's probe of them), request after request, and write what they returned.
 
 Standalone on purpose (stdlib, numpy, torch only): the sandbox has no view of gradekit. Results leave
 as JSON and a numpy .npz, never as pickled objects, so nothing the student built crosses back.
 """
 import json
+import os
 import sys
 import traceback
 
@@ -42,12 +43,17 @@ def _eval_only(module):
     return EvalOnly(module)
 
 
-def main():
-    request = json.load(open("request.json"))
-    with np.load("args.npz", allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
+def _load_definitions() -> dict:
     namespace = {"__name__": "student_definitions"}
     exec(compile(open("definitions.py").read(), "notebook", "exec"), namespace)
+    return namespace
+
+
+def handle(n: str, namespace: dict) -> None:
+    """Request n: request_n.json and args_n.npz in, result_n.json and result_n.npz out."""
+    request = json.load(open(f"request_{n}.json"))
+    with np.load(f"args_{n}.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
 
     def decode(arg):
         if isinstance(arg, dict) and "__exported__" in arg:  # a model from the grader, as a torch.export program
@@ -71,8 +77,30 @@ def main():
         except BaseException as exc:  # one failing call does not hide the others' results
             calls.append({"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:300]}",
                           "traceback": traceback.format_exc()[-2000:]})
-    np.savez("result.npz", **out)
-    json.dump({"ok": True, "calls": calls}, open("result.json", "w"))
+    np.savez(f"result_{n}.npz", **out)
+    json.dump({"ok": True, "calls": calls}, open(f"result_{n}.json", "w"))
+
+
+def serve() -> None:
+    """One process for all of a grading session's calls (Python, torch and the notebook's imports load
+    once). Each line on stdin names a request; its number goes back on the protocol channel when the
+    result files are written. The student's own prints go to stderr, never into the protocol."""
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    try:
+        namespace, broken = _load_definitions(), None
+    except BaseException as exc:  # every request then answers with why the definitions did not load
+        namespace, broken = {}, exc
+    for line in sys.stdin:
+        n = line.strip()
+        try:
+            if broken is not None:
+                raise broken
+            handle(n, namespace)
+        except BaseException as exc:  # SystemExit too: the grader needs a reason, not silence
+            json.dump({"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:300]}",
+                       "traceback": traceback.format_exc()[-2000:]}, open(f"result_{n}.json", "w"))
+        protocol.write(n + "\n")
 
 
 def _one_call(j, call, namespace, decode, out):
@@ -105,8 +133,4 @@ def _one_call(j, call, namespace, decode, out):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BaseException as exc:  # SystemExit too: the grader needs a reason, not silence
-        json.dump({"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:300]}",
-                   "traceback": traceback.format_exc()[-2000:]}, open("result.json", "w"))
+    serve()

@@ -17,16 +17,22 @@ def activations(graph) -> set[str]:
     return {_op_name(n) for n in graph.nodes if n.op == "call_function" and _op_name(n) in ACTIVATIONS}
 
 
-def residual_adds(graph) -> int:
-    """Additions of two computed feature maps of the same shape (x + F(x), with or without a projection).
-    A bias, a scalar, a broadcast constant or a counter update is not one: both operands must be results
-    of earlier operations (not inputs, parameters or buffers) with equal shapes of at least 3 dimensions."""
+def residual_adds(program) -> int:
+    """Additions of two feature maps of the same shape (x + F(x), with or without a projection) in a
+    torch.export program. A bias, a scalar, a broadcast constant or a counter update is not one: both
+    operands must be the model's input or results of earlier operations (not parameters or buffers), with
+    equal shapes of at least 3 dimensions."""
+    inputs = set(program.graph_signature.user_inputs)
+
+    def feature_map(x) -> bool:
+        return getattr(x, "op", None) == "call_function" or (getattr(x, "op", None) == "placeholder" and x.name in inputs)
+
     count = 0
-    for node in graph.nodes:
+    for node in program.graph.nodes:
         if node.op != "call_function" or _op_name(node) != "add" or len(node.args) < 2:
             continue
         a, b = node.args[:2]
-        if not all(getattr(x, "op", None) == "call_function" for x in (a, b)):
+        if not (feature_map(a) and feature_map(b)):
             continue
         shapes = [getattr(x.meta.get("val"), "shape", None) for x in (a, b)]
         if shapes[0] is not None and shapes[0] == shapes[1] and len(shapes[0]) >= 3:
