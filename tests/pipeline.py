@@ -2,6 +2,7 @@
 each one's marks item by item against the fixtures' expected_marks.json."""
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import time
@@ -75,3 +76,15 @@ def solve(assignment: str, data_root: Path, tmp_path: Path) -> tuple[dict, Path]
     course = make_course(tmp_path / "course")
     done = gradekit("solve", assignment, "--profile", "smoke", "--data-root", str(data_root), cwd=course, check=False)
     return json.loads(done.stdout), course
+
+
+def mark_sheet(batch: dict) -> dict[str, dict]:
+    """The batch's mark sheet, one row per student; "(max)" holds the maxima."""
+    return {r["student"]: r for r in csv.DictReader((batch["course"] / "marks" / f"{batch['assignment']}.csv").open())}
+
+
+def check_spec_points(rows: dict[str, dict], auto_max: float, manual: dict[str, float]) -> None:
+    """The sheet's maxima are the spec's: the auto items, each manual cell's points, 100 in all."""
+    top = rows["(max)"]
+    assert top["max_total"] == "100" and top["auto_max"] == f"{auto_max:g}" and top["manual_max"] == f"{sum(manual.values()):g}"
+    assert {c.removesuffix(" (manual)"): float(top[c]) for c in top if c.endswith("(manual)")} == manual
