@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="source/A -> release/A with nbgrader (solutions stripped)")
     p.add_argument("assignment")
 
+    p = sub.add_parser("new", help="scaffold source/A and grader_tests/A: an example of every cell and grader kind")
+    p.add_argument("assignment")
+
+    p = sub.add_parser("check", help="read source/A and grader_tests/A without running them; report problems and points")
+    p.add_argument("assignment")
+
     p = sub.add_parser("run", help="execute every submission in a sandbox -> autograded/")
     p.add_argument("assignment")
     p.add_argument("--submitted", type=Path, default=None, help="submissions folder (default: submitted/)")
@@ -67,6 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     course = Course(args.course.resolve()) if args.course else None
     data_root = (getattr(args, "data_root", None) or default_data_root()).resolve()
     try:
+        if args.command == "new":   # also in a folder that is not a course yet
+            from gradekit.scaffold import course_root, create
+            root = args.course.resolve() if args.course else course_root(Path.cwd().resolve())
+            for path in create(root, args.assignment):
+                print(f"wrote {path.relative_to(root)}")
+            print(f"next: edit them, then `gradekit check {args.assignment}`, `gradekit solve {args.assignment}`, "
+                  f"`gradekit release {args.assignment}` (docs/authoring.md)")
+            return 0
         if args.command == "data":
             return _data(args, course or Course.find(), data_root)
         course = course or Course.find()
@@ -80,6 +94,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _command(args, course: Course, assignment, data_root: Path) -> int:
+    if args.command in ("check", "release", "solve"):
+        from gradekit.check import check
+        report = check(assignment)
+        if args.command == "check" or report.errors or report.warnings:
+            print(report.summary(), file=sys.stdout if args.command == "check" else sys.stderr)
+        if report.errors:
+            if args.command != "check":
+                print(f"gradekit: {args.command} refused: `gradekit check {assignment.name}` found the errors above",
+                      file=sys.stderr)
+            return 2
+        if args.command == "check":
+            return 0
     if args.command in ("run", "grade", "solve"):
         preflight.require_ready(assignment.catalog(), data_root, unsandboxed=args.unsandboxed)
     if args.command == "release":

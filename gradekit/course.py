@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradekit.data.catalog import Catalog
+from gradekit.data.catalog import Catalog, DeclarationError
 from gradekit.run.limits import Limits
 
 PROFILES = ("smoke", "full")
@@ -75,7 +75,10 @@ class Assignment:
     @classmethod
     def load(cls, course: Course, name: str) -> "Assignment":
         path = course.source / name / "assignment.toml"
-        decl = tomllib.loads(path.read_text()) if path.exists() else {}
+        try:
+            decl = tomllib.loads(path.read_text()) if path.exists() else {}
+        except tomllib.TOMLDecodeError as exc:
+            raise DeclarationError(f"{path}: not valid TOML: {exc}") from None
         limits = {}
         for profile in PROFILES:
             merged = {**decl.get("limits", {}), **decl.get("limits", {}).get(profile, {})}
@@ -107,13 +110,14 @@ class Assignment:
         return self.course.grader_tests / self.name
 
     def manual_items(self) -> list[dict]:
-        """Manually graded cells of the source notebook (nbgrader markup): id, points, and whether they
-        are a bonus (cell metadata `"gradekit": {"bonus": true}`: marked by the staff, outside the maximum)."""
+        """Manually graded cells of the source notebook (nbgrader markup: `grade` and `solution`, Markdown or
+        code): id, points, and whether they are a bonus (cell metadata `"gradekit": {"bonus": true}`: marked
+        by the staff, outside the maximum)."""
         nb = json.loads(self.source_notebook.read_text())
         items = []
         for cell in nb["cells"]:
             meta = cell.get("metadata", {}).get("nbgrader", {})
-            if meta.get("grade") and meta.get("solution") and cell["cell_type"] == "markdown":
+            if meta.get("grade") and meta.get("solution"):   # a manual answer: Markdown, or code read by the staff
                 items.append({"id": meta["grade_id"], "points": float(meta.get("points", 0)),
                               "bonus": bool(cell["metadata"].get("gradekit", {}).get("bonus"))})
         return items

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -172,7 +174,7 @@ def _significant(n: int, truncate: bool = False):
 
 
 @pytest.mark.parametrize("how, earned", [("rounded to 3", 13), pytest.param("truncated to 3", 13, marks=pytest.mark.slow),
-                                         ("rounded to 2", None)])
+                                         pytest.param("rounded to 2", None, marks=pytest.mark.slow)])
 def test_hw2_backprop_by_hand_earns_its_marks_at_three_significant_figures(tmp_path, how, earned):
     """The real Q2 graders on a hand-worked answer file: three significant figures (rounded or truncated,
     as a careful hand calculation gives) earn every Q2 point; two earn none."""
@@ -268,3 +270,31 @@ def test_graph_facts_find_activations_and_residual_additions():
     skip, plain = (torch.export.export(Block(s).eval(), (x,)) for s in (True, False))
     assert residual_adds(skip) == 1 and residual_adds(plain) == 0
     assert activations(skip) == activations(plain) == {"tanh", "sigmoid"}
+
+
+def test_module_level_names_a_function_reads_travel_with_it(tmp_path):
+    """SCALE = math.sqrt(2) works in the notebook, so it works when graded; a name computed by the notebook's
+    own training cannot travel, and the reason says which name and why."""
+    code = _notebook_dir(tmp_path, "import math\nimport numpy as np\nSCALE = math.sqrt(2)\nOFFSETS = np.arange(3) * SCALE\n"
+                                   "def train():\n    return 5.0\nmodel_weight = train()\n"
+                                   "def scaled(x):\n    return x * SCALE + OFFSETS\ndef weighted(x):\n    return x * model_weight")
+    (out,) = code.call("scaled", np.ones(3))
+    assert np.allclose(out, np.sqrt(2) + np.arange(3) * np.sqrt(2))
+    with pytest.raises(ItemFailed, match="global model_weight, which the graders cannot bring along \\(it is computed by "
+                                         "calling the notebook's train\\(\\)"):
+        code.call("weighted", np.ones(3))
+    code.close()
+
+
+def test_a_model_submitted_with_a_slice_of_a_large_tensor_stores_only_the_slice(tmp_path):
+    """`submit.model("mlp", model, X_test[:4])`: the example is copied, so the file holds a 4-image example
+    and the weights, not the 31 MB tensor the slice views."""
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gradekit" / "provided"))
+    from gradekit_submit import Submission
+
+    big = torch.rand(10_000, 784)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)).eval()
+    Submission(tmp_path).model("mlp", model, big[:4])
+    assert (tmp_path / "mlp.pt2").stat().st_size < 200_000

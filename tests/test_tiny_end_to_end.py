@@ -61,6 +61,7 @@ def test_a_grader_crash_needs_attention_and_is_not_the_students_zero(tiny):
     assert "a member of staff will look at it" in page and "KeyError" not in page
 
 
+@pytest.mark.slow   # 10 s: a grader fixed and one student re-graded
 def test_regrading_one_student_after_the_fix(tiny):
     course, data, _ = tiny
     (course / "grader_tests" / "tiny" / "test_extra.py").write_text(CRASHING_GRADER.replace('return {}["a grader bug"]', "pass"))

@@ -15,6 +15,7 @@ the graders' problem: the item earns nothing yet and needs attention from staff.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,7 @@ def pytest_addoption(parser):
     group.addoption("--gk-seed", type=int, default=0)
     group.addoption("--gk-course", help="the course repository (for the dataset declarations)")
     group.addoption("--gk-assignment", help="the assignment being graded")
+    group.addoption("--gk-items-out", help="with --collect-only: write the items and their points here (JSON)")
 
 
 def pytest_configure(config):
@@ -73,6 +75,13 @@ def pytest_collection_modifyitems(session, config, items):
     for item in items:
         if item.get_closest_marker("item") is None:
             raise pytest.UsageError(f"{item.nodeid} has no @pytest.mark.item(id, points): every grader test is an item")
+    out = config.getoption("--gk-items-out")
+    if out:  # `gradekit check`: the items and their points, without grading anything
+        found = {}
+        for item in items:
+            marker = item.get_closest_marker("item")
+            found[marker.args[0] if marker.args else marker.kwargs["id"]] = float(marker.kwargs.get("points", 0))
+        Path(out).write_text(json.dumps(found))
 
 
 @pytest.fixture(scope="session")

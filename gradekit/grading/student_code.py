@@ -6,7 +6,6 @@ per call; arguments and results cross as JSON and .npz arrays.
 """
 from __future__ import annotations
 
-import ast
 import inspect
 import json
 import re
@@ -14,41 +13,17 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import numpy as np
 
+from gradekit.grading.definitions import collect
 from gradekit.grading.failures import BadArtifact, ItemFailed, MissingArtifact
 from gradekit.grading.worker import SandboxedWorker, WorkerGone
 
-_MAGIC = re.compile(r"^\s*[%!].*$", re.M)
 
 
 def definitions(notebook: Path) -> str:
-    """The top-level imports, defs, classes and literal assignments of every executed code cell that
-    parses. A cell that never ran earns nothing, here as everywhere."""
-    nb = nbformat.read(notebook, as_version=4)
-    kept = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or cell.get("execution_count") is None:
-            continue
-        try:
-            tree = ast.parse(_MAGIC.sub("", cell.source))
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                kept.append(node)
-            elif isinstance(node, ast.Assign) and _is_literal(node.value):
-                kept.append(node)
-    return ast.unparse(ast.Module(body=kept, type_ignores=[]))
-
-
-def _is_literal(node) -> bool:
-    try:
-        ast.literal_eval(node)
-        return True
-    except ValueError:
-        return False
+    """The source the worker runs: see gradekit.grading.definitions."""
+    return collect(notebook).source
 
 
 @dataclass
@@ -67,6 +42,7 @@ class StudentCode:
         self.run_dir, self.data_root, self.timeout_s = run_dir, data_root, timeout_s
         self.manifest = manifest or {}
         self._defs: str | None = None
+        self._gaps: dict[str, str] = {}
         self._worker: SandboxedWorker | None = None
 
     def _notebook(self) -> Path:
@@ -113,7 +89,8 @@ class StudentCode:
 
     def _run(self, calls: list[Call], torch_args: bool, keep_going: bool = False) -> list[tuple[list, dict]]:
         if self._defs is None:
-            self._defs = definitions(self._notebook())
+            found = collect(self._notebook())
+            self._defs, self._gaps = found.source, found.gaps
         if self._worker is None or not self._worker.alive:
             self._worker = SandboxedWorker(self._defs, self.data_root, self.manifest)
         worker = self._worker
@@ -160,7 +137,7 @@ class StudentCode:
             out = []
             for j, (call, answer) in enumerate(zip(calls, status["calls"])):
                 if not answer.get("ok"):
-                    failed = ItemFailed(f"{call.what or call.function + '()'} raised {answer.get('error')}")
+                    failed = ItemFailed(f"{call.what or call.function + '()'} raised {self._explain(answer.get('error', ''))}")
                     if not keep_going:
                         raise failed
                     out.append((failed, {}))
@@ -171,6 +148,15 @@ class StudentCode:
         for name in (f"request_{n}.json", f"args_{n}.npz", f"result_{n}.json", f"result_{n}.npz"):
             worker.path(name).unlink(missing_ok=True)
         return out
+
+    def _explain(self, error: str) -> str:
+        """A NameError for a module-level name that could not travel says which name and why."""
+        found = re.match(r"NameError: name '(\w+)' is not defined", error)
+        if found and found.group(1) in self._gaps:
+            name = found.group(1)
+            return (f"{error}: the function reads the notebook's global {name}, which the graders cannot bring "
+                    f"along ({self._gaps[name]}); pass it as an argument or define it from constants")
+        return error
 
     def close(self) -> None:
         """End the session's worker process (the grading plugin does, when the graders are done)."""

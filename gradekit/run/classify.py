@@ -108,12 +108,24 @@ def classify(cells: list, events: list[dict], outcome: Outcome, limits: Limits) 
     if verdict.errors:
         first = verdict.errors[0]
         more = f" (and {len(verdict.errors) - 1} more cells with errors)" if len(verdict.errors) > 1 else ""
-        return done(ERROR, f"cell {first.cell} raised {first.ename}: {first.evalue[:200]}{more}")
+        too_large = next((e.cell for e in verdict.errors if _file_too_large(e)), None)
+        limit = (f"; in cell {too_large} a file passed the {limits.output_mb} MB limit (`output_mb`: the largest file "
+                 "a notebook may write)") if too_large is not None else ""
+        return done(ERROR, f"cell {first.cell} raised {first.ename}: {first.evalue[:200]}{more}{limit}")
     if pending:
         return done(EXITED_EARLY, f"{len(pending)} code cells never ran (first: cell {pending[0]})")
     if outcome.exception not in (None, CELL_ERROR):
         return done(SANDBOX_FAILED, f"the runner failed: {outcome.exception}: {outcome.message[:300]}")
     return done(OK, "all cells ran")
+
+
+# a write stopped by the file-size limit (prlimit --fsize; Python ignores SIGXFSZ, so the write fails):
+# EFBIG from Python, or torch's zip writer finding its file shorter than what it wrote
+_TOO_LARGE = ("File too large", "[Errno 27]", "unexpected pos")
+
+
+def _file_too_large(error: CellError) -> bool:
+    return any(mark in f"{error.evalue}\n{error.last_lines}" for mark in _TOO_LARGE)
 
 
 def _strip_ansi(text: str) -> str:

@@ -1,0 +1,205 @@
+"""`gradekit check A`: read an assignment without running anything of it and report, with file and cell,
+what would otherwise fail later: nbgrader metadata nbgrader rejects, duplicate ids, unknown `[limits]`
+keys, datasets used but not declared, answers the graders read that the solution never submits, and the
+points of the graders and the manual cells. `release` and `solve` run it first."""
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from gradekit.course import PROFILES, Assignment
+from gradekit.run.limits import Limits
+
+# nbgrader's schema (nbgraderformat/v3.json): ids are letters, digits, _ and -
+NBGRADER_ID = re.compile(r"^[a-zA-Z0-9_\-]+$")
+# the notebook's data helpers and the graders' fixtures that name a dataset in their first argument
+NOTEBOOK_DATA_CALLS = {"load_dataset", "dataset_path", "load_pretrained", "pretrained_weights", "is_standin"}
+GRADER_DATA_CALLS = {"load", "test_split", "path", "pretrained_state", "is_standin", "smoke_note", "provenance", "require"}
+SUBMIT_CALLS = {"answer", "model", "arrays", "state_dict"}                       # submit.<call>("id", ...)
+READ_CALLS = {"answer": "answer", "number": "answer", "numbers": "answer", "mapping": "answer",
+              "exported": "model", "model": "model", "state_dict": "state_dict", "arrays": "arrays"}
+
+
+@dataclass
+class Report:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    auto_points: float = 0
+    manual_points: float = 0
+    bonus_points: float = 0
+
+    def summary(self) -> str:
+        lines = [f"error: {e}" for e in self.errors] + [f"warning: {w}" for w in self.warnings]
+        bonus = f" (+{self.bonus_points:g} bonus)" if self.bonus_points else ""
+        lines.append(f"points: {self.auto_points:g} auto (graders) + {self.manual_points:g} manual (notebook) = "
+                     f"{self.auto_points + self.manual_points:g}{bonus}")
+        return "\n".join(lines)
+
+
+def check(assignment: Assignment, *, items: bool = True) -> Report:
+    report = Report()
+    nb_path = assignment.source_notebook
+    if not nb_path.exists():
+        report.errors.append(f"{nb_path}: no source notebook (the notebook is source/<A>/<A>.ipynb)")
+        return report
+    nb = nbformat.read(nb_path, as_version=4)
+    _check_cells(nb, nb_path, report)
+    _check_limits(assignment, report)
+    declared = set(assignment.datasets)
+    resolve = _dataset_names(assignment)
+    used_nb = [resolve(n) for n in _first_string_args(_code_of(nb), NOTEBOOK_DATA_CALLS)]
+    graders = sorted(assignment.grader_dir.glob("*.py")) if assignment.grader_dir.is_dir() else []
+    if not graders:
+        report.errors.append(f"{assignment.grader_dir}: no graders (grader_tests/<A>/test_*.py)")
+    grader_code = {g: g.read_text() for g in graders}
+    used_graders = {resolve(name): g for g, text in grader_code.items() for name in _first_string_args(text, GRADER_DATA_CALLS)}
+    for name in sorted(set(used_nb) - declared):
+        report.errors.append(f"{nb_path.name}: loads dataset '{name}', which assignment.toml's `datasets` does not list")
+    for name in sorted(set(used_graders) - declared):
+        report.errors.append(f"{used_graders[name].name}: uses dataset '{name}', which assignment.toml's `datasets` does not list")
+    _check_submissions(nb, nb_path, grader_code, report)
+    if items and graders:
+        _count_points(assignment, report)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and meta.get("solution"):
+            points = float(meta.get("points", 0) or 0)
+            if cell.metadata.get("gradekit", {}).get("bonus"):
+                report.bonus_points += points
+            else:
+                report.manual_points += points
+    return report
+
+
+def _dataset_names(assignment: Assignment):
+    """A name as the helper resolves it (any case, or the torchvision class / model it loads) -> the
+    course's declared name; unknown names stay as they are."""
+    entries = {d.name: d.for_students() for d in assignment.course.catalog()}
+
+    def resolve(name: str) -> str:
+        for key, entry in entries.items():
+            if name.lower() == key.lower() or name in (entry.get("loader"), entry.get("model")):
+                return key
+        return name
+    return resolve
+
+
+def _code_of(nb) -> str:
+    return "\n".join(re.sub(r"^\s*[%!].*$", "", c.source, flags=re.M) for c in nb.cells if c.cell_type == "code")
+
+
+def _check_cells(nb, path: Path, report: Report) -> None:
+    """nbgrader's own rules (nbgraderformat v3), said with the cell they are about."""
+    seen: dict[str, int] = {}
+    for number, cell in enumerate(nb.cells, start=1):
+        meta = cell.metadata.get("nbgrader")
+        if meta is None:
+            continue
+        where = f"{path.name}, cell {number}"
+        gid = meta.get("grade_id", "")
+        if (meta.get("grade") or meta.get("solution") or meta.get("locked")) and not gid:
+            report.errors.append(f"{where}: an nbgrader cell without a grade_id")
+            continue
+        if gid and not NBGRADER_ID.match(gid):
+            report.errors.append(f"{where}: grade_id '{gid}' has characters nbgrader rejects: use letters, digits, _ "
+                                 "and - (dotted ids such as 'q1.2' are for grader items, not cells: write 'q1-2')")
+        if gid in seen:
+            report.errors.append(f"{where}: grade_id '{gid}' is also cell {seen[gid]}'s; nbgrader needs them unique")
+        seen.setdefault(gid, number)
+        if meta.get("grade") and "points" not in meta:
+            report.errors.append(f"{where} ('{gid}'): a graded cell needs points")
+        if cell.cell_type == "markdown" and not meta.get("task") and bool(meta.get("grade")) != bool(meta.get("solution")):
+            report.errors.append(f"{where} ('{gid}'): a Markdown answer must be both `grade` and `solution` "
+                                 "(a manually graded answer)")
+        for key in ("grade", "solution", "locked"):
+            if key not in meta:
+                report.errors.append(f"{where} ('{gid}'): nbgrader metadata lacks '{key}'")
+
+
+def _check_limits(assignment: Assignment, report: Report) -> None:
+    limits = assignment.declaration.get("limits", {})
+    valid = Limits.keys()
+    tables = {"": limits, **{p: limits[p] for p in PROFILES if isinstance(limits.get(p), dict)}}
+    for profile, table in tables.items():
+        for key in table:
+            if key in PROFILES and not profile:
+                continue
+            if key not in valid:
+                where = f"[limits{'.' + profile if profile else ''}]"
+                report.errors.append(f"assignment.toml {where}: unknown key '{key}' (valid: {', '.join(valid)})")
+    unknown = sorted(set(assignment.declaration) - {"title", "datasets", "limits", "dataset"})
+    for key in unknown:
+        report.warnings.append(f"assignment.toml: key '{key}' is not read by the kit")
+
+
+def _first_string_args(code: str, functions: set[str]) -> list[str]:
+    """First positional string arguments of calls to these functions (by name or attribute)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            if name in functions:
+                found.append(node.args[0].value)
+    return found
+
+
+def _submitted(nb) -> tuple[dict[str, set[str]], dict[str, list[re.Pattern]]]:
+    """What the solution submits by kind ('answer', 'model', 'arrays', 'state_dict'): literal ids, and
+    patterns for f-string ids (f"q1.3.{name}" -> q1\\.3\\..*)."""
+    literal: dict[str, set[str]] = {k: set() for k in SUBMIT_CALLS}
+    patterns: dict[str, list[re.Pattern]] = {k: [] for k in SUBMIT_CALLS}
+    try:
+        tree = ast.parse(_code_of(nb))
+    except SyntaxError:
+        return literal, patterns
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SUBMIT_CALLS
+                and node.args):
+            continue
+        first, kind = node.args[0], node.func.attr
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            literal[kind].add(first.value)
+        elif isinstance(first, ast.JoinedStr):
+            parts = [re.escape(v.value) if isinstance(v, ast.Constant) else ".+" for v in first.values]
+            patterns[kind].append(re.compile("".join(parts) + "$"))
+        else:
+            patterns[kind].append(re.compile(".+$"))   # a computed id: anything may be submitted
+    return literal, patterns
+
+
+def _check_submissions(nb, nb_path: Path, grader_code: dict[Path, str], report: Report) -> None:
+    literal, patterns = _submitted(nb)
+    for grader, text in grader_code.items():
+        for call, kind in READ_CALLS.items():
+            for qid in _first_string_args(text, {call}):
+                if qid in literal[kind] or any(p.match(qid) for p in patterns[kind]):
+                    continue
+                report.errors.append(f"{grader.name}: reads {kind} '{qid}' ({call}), which {nb_path.name} never "
+                                     f"submits (submit.{kind}(\"{qid}\", ...))")
+
+
+def _count_points(assignment: Assignment, report: Report) -> None:
+    """The graders' items and points, as pytest collects them (nothing is graded)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "items.json"
+        done = subprocess.run([sys.executable, "-m", "pytest", str(assignment.grader_dir), "--collect-only", "-q",
+                               "-p", "gradekit.grading.plugin", "-p", "no:cacheprovider", f"--gk-items-out={out}",
+                               f"--rootdir={assignment.grader_dir}"], capture_output=True, text=True,
+                              cwd=assignment.grader_dir)
+        if done.returncode != 0 or not out.exists():
+            tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-4:])
+            report.errors.append(f"{assignment.grader_dir.name}: the graders do not collect: {tail[:400]}")
+            return
+        report.auto_points = sum(json.loads(out.read_text()).values())

@@ -1,0 +1,146 @@
+"""What of a notebook travels to the grading worker: its top-level imports, functions, classes and literal
+assignments, plus the module-level names those functions read (`SCALE = math.sqrt(2)`), brought with the
+statements that assign them, so that a function that works in the notebook works when graded.
+
+A name is brought only when its statements are cheap and self-contained: they read imports, literals and
+other names that can be brought, and call nothing the notebook defines (that could train a model or read
+data). A name that cannot be brought is listed with the reason, for the grader's message."""
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+_MAGIC = re.compile(r"^\s*[%!].*$", re.M)
+_DEFINING = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# the kit's own data helpers: a statement that loads data is not cheap, and the graders have their own copy
+_LOADS_DATA = {"load_dataset", "dataset_path", "load_pretrained", "pretrained_weights", "open"}
+
+
+@dataclass
+class Definitions:
+    source: str
+    gaps: dict[str, str] = field(default_factory=dict)   # name a function reads -> why it cannot travel
+
+
+def collect(notebook: Path) -> Definitions:
+    statements = _executed_statements(notebook)
+    kept = [s for s in statements if isinstance(s, _DEFINING) or (isinstance(s, ast.Assign) and _is_literal(s.value))]
+    defined = set().union(*(_bound(s) for s in kept)) | set(dir(builtins))
+    notebook_callables = {s.name for s in kept if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    assigners: dict[str, list[ast.stmt]] = {}
+    for s in statements:
+        if isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and s not in kept:
+            for name in _bound(s):
+                assigners.setdefault(name, []).append(s)
+
+    brought: set[int] = set()
+    gaps: dict[str, str] = {}
+    resolving: set[str] = set()
+
+    def bring(name: str) -> str | None:
+        """None when `name` can travel (its statements are added), else why not."""
+        if name in defined:
+            return None
+        if name in gaps:
+            return gaps[name]
+        if name in resolving:
+            return None   # a cycle: the statements involved are already being brought
+        if name not in assigners:
+            gaps[name] = "it is not assigned at the top level of a cell that ran"
+            return gaps[name]
+        resolving.add(name)
+        why = None
+        for s in assigners[name]:
+            calls = sorted(_called_names(s) & notebook_callables)
+            if calls:
+                why = f"it is computed by calling the notebook's {calls[0]}(), which the graders do not run"
+                break
+            if _called_names(s) & _LOADS_DATA:
+                why = "it is loaded from the data, which the graders' worker does not load"
+                break
+            for other in sorted(_read_names(s) - {name}):   # earlier assignments of `name` itself come along
+                reason = bring(other)
+                if reason is not None:
+                    why = f"it is computed from {other}, and {reason}"
+                    break
+            if why:
+                break
+        resolving.discard(name)
+        if why:
+            gaps[name] = why
+            return why
+        brought.update(id(s) for s in assigners[name])
+        defined.add(name)
+        return None
+
+    for s in kept:
+        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for name in sorted(_read_names(s) - _bound_inside(s)):
+                bring(name)
+    # notebook order, as it ran; a brought statement that fails in the worker leaves only its name undefined
+    body = [s if s in kept else _guarded(s) for s in statements if s in kept or id(s) in brought]
+    return Definitions(ast.unparse(ast.Module(body=body, type_ignores=[])), gaps)
+
+
+def _guarded(stmt: ast.stmt) -> ast.stmt:
+    """try: stmt / except Exception: pass"""
+    return ast.Try(body=[stmt], handlers=[ast.ExceptHandler(type=ast.Name("Exception", ast.Load()), name=None,
+                                                            body=[ast.Pass()])], orelse=[], finalbody=[])
+
+
+def _executed_statements(notebook: Path) -> list[ast.stmt]:
+    """Top-level statements of every executed code cell that parses. A cell that never ran earns nothing,
+    here as everywhere."""
+    nb = nbformat.read(notebook, as_version=4)
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or cell.get("execution_count") is None:
+            continue
+        try:
+            out += ast.parse(_MAGIC.sub("", cell.source)).body
+        except SyntaxError:
+            continue
+    return out
+
+
+def _is_literal(node) -> bool:
+    try:
+        ast.literal_eval(node)
+        return True
+    except ValueError:
+        return False
+
+
+def _bound(stmt) -> set[str]:
+    """Names a top-level statement binds."""
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in stmt.names}
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _read_names(node) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _bound_inside(node) -> set[str]:
+    """Parameters and names assigned inside a function or class (an approximation of its locals)."""
+    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
+    names |= {a.arg for n in ast.walk(node) if isinstance(n, ast.arguments)
+              for a in (*n.posonlyargs, *n.args, *n.kwonlyargs, *(x for x in (n.vararg, n.kwarg) if x))}
+    names |= {n.name for n in ast.walk(node) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n is not node}
+    names |= {(a.asname or a.name).split(".")[0] for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    return names
+
+
+def _called_names(node) -> set[str]:
+    """Names called directly (`f(...)`) or as the last part of an attribute (`np.load(...)` -> 'load')."""
+    return {n.func.id if isinstance(n.func, ast.Name) else n.func.attr for n in ast.walk(node)
+            if isinstance(n, ast.Call) and isinstance(n.func, (ast.Name, ast.Attribute))}
