@@ -36,8 +36,10 @@ class Report:
     manual_points: float = 0
     bonus_points: float = 0
 
-    def summary(self) -> str:
+    def summary(self, points: bool = True) -> str:
         lines = [f"error: {e}" for e in self.errors] + [f"warning: {w}" for w in self.warnings]
+        if not points:
+            return "\n".join(lines)
         bonus = f" (+{self.bonus_points:g} bonus)" if self.bonus_points else ""
         lines.append(f"points: {self.auto_points:g} auto (graders) + {self.manual_points:g} manual (notebook) = "
                      f"{self.auto_points + self.manual_points:g}{bonus}")

@@ -96,9 +96,10 @@ def main(argv: list[str] | None = None) -> int:
 def _command(args, course: Course, assignment, data_root: Path) -> int:
     if args.command in ("check", "release", "solve"):
         from gradekit.check import check
-        report = check(assignment)
-        if args.command == "check" or report.errors or report.warnings:
-            print(report.summary(), file=sys.stdout if args.command == "check" else sys.stderr)
+        counting = args.command == "check"   # release and solve need the errors, not pytest's item count
+        report = check(assignment, items=counting)
+        if counting or report.errors or report.warnings:
+            print(report.summary(points=counting), file=sys.stdout if counting else sys.stderr)
         if report.errors:
             if args.command != "check":
                 print(f"gradekit: {args.command} refused: `gradekit check {assignment.name}` found the errors above",

@@ -63,3 +63,9 @@ def test_extra(submission, datasets):
     refused = gradekit("release", "probe", cwd=course, check=False)
     assert refused.returncode == 2 and "grade_id 'q3.explain'" in refused.stderr
     assert "Traceback" not in refused.stderr and "jsonschema" not in refused.stderr
+
+
+def test_a_new_course_gets_the_kits_nbgrader_configuration():
+    from conftest import REPO
+
+    assert (REPO / "gradekit" / "scaffold" / "nbgrader_config.py").read_text() == (REPO / "nbgrader_config.py").read_text()
