@@ -114,7 +114,7 @@ HIDDEN = {  # values a release must never show: answers, and solution lines that
 }
 
 
-FAST_RELEASES = {"ee046211_hw2", "fit3181_2023_a1"}   # the others in the slow lane: about 4 s each
+FAST_RELEASES = {"ee046211_hw2"}   # the others in the slow lane: about 4 s each
 
 
 @pytest.mark.parametrize("assignment", [a if a in FAST_RELEASES else pytest.param(a, marks=pytest.mark.slow)

@@ -173,6 +173,7 @@ def _significant(n: int, truncate: bool = False):
     return digits
 
 
+@pytest.mark.slow   # 6 s a case: the real HW2 graders (the precision rule itself: test_hand_calculation_precision)
 @pytest.mark.parametrize("how, earned", [("rounded to 3", 13), pytest.param("truncated to 3", 13, marks=pytest.mark.slow),
                                          pytest.param("rounded to 2", None, marks=pytest.mark.slow)])
 def test_hw2_backprop_by_hand_earns_its_marks_at_three_significant_figures(tmp_path, how, earned):

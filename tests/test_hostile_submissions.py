@@ -153,6 +153,7 @@ def test_without_bubblewrap_every_report_says_not_sandboxed(tmp_path, monkeypatc
     assert "NOT SANDBOXED" in (course / "feedback" / "h00_honest" / "tiny.html").read_text()
 
 
+@pytest.mark.slow   # 4 s
 def test_a_sandbox_that_cannot_start_is_not_the_students_fault(tmp_path):
     """The preflight refuses a missing data root before the batch; past it (a machine that changes under
     a running batch), a sandbox that cannot bind its folders is still not the student's fault."""
