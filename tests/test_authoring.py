@@ -8,6 +8,7 @@ import json
 import shutil
 
 import nbformat
+import pytest
 
 from conftest import gradekit
 
@@ -32,6 +33,7 @@ def test_a_new_assignment_releases_solves_and_grades_as_it_is(tmp_path):
     assert rows["(max)"]["q3-explain (manual)"] == "2" and rows["(max)"]["q3-plot (manual)"] == "1"
 
 
+@pytest.mark.slow   # 9 s; the new-assignment end to end stays in the fast lane
 def test_check_names_each_authoring_mistake_and_release_refuses(tmp_path):
     course = tmp_path / "course"
     course.mkdir()
