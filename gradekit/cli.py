@@ -10,6 +10,7 @@ from gradekit.course import PROFILES, Course, default_data_root
 from gradekit.data import preflight
 from gradekit.data.catalog import Catalog, DeclarationError
 from gradekit.data.preflight import Refused
+from gradekit.manual import ManualMarksError
 
 
 def _common(p: argparse.ArgumentParser, jobs: bool = False) -> None:
@@ -50,7 +51,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", dest="students", help="re-grade this student (repeatable)")
     _common(p, jobs=True)
 
-    p = sub.add_parser("marks", help="marks/A.csv and feedback/<student>/A.html")
+    p = sub.add_parser("collect", help="an LMS's submissions archive (or a folder) -> submitted/<student>/A/")
+    p.add_argument("assignment")
+    p.add_argument("archive", type=Path, help="Moodle's or Canvas's 'download all submissions' zip, or a folder")
+    p.add_argument("--lms", choices=("moodle", "canvas", "folder"), required=True)
+    p.add_argument("--roster", type=Path, default=None, help="student,name,email[,canvas_id] (default: roster.csv of the course)")
+    p.add_argument("--times", type=Path, default=None,
+                   help="submission times: Moodle's grading worksheet, or a Canvas CSV of user_id,submitted_at")
+    p.add_argument("--replace", action="store_true", help="replace a collected submission whose content differs")
+    p.add_argument("--add-unknown", action="store_true", help="collect identities the roster does not know")
+
+    p = sub.add_parser("manual", help="a page per manual item with every answer, and marks/A_manual.csv to fill in")
+    p.add_argument("assignment")
+
+    p = sub.add_parser("marks", help="marks/A.csv and feedback/<student>/A.html (merges marks/A_manual.csv)")
+    p.add_argument("assignment")
+    p.add_argument("--export", choices=("moodle", "canvas"), default=None, help="also write the LMS's grade upload file")
+    p.add_argument("--worksheet", type=Path, default=None, help="--export moodle: the grading worksheet as downloaded")
+    p.add_argument("--gradebook", type=Path, default=None, help="--export canvas: the gradebook export")
+    p.add_argument("--column", default=None, help="--export canvas: the assignment's column, 'Title (id)'")
+    p.add_argument("--roster", type=Path, default=None)
+
+    p = sub.add_parser("report", help="marks/A_report.html: which items went badly, and the runs' outcomes")
     p.add_argument("assignment")
 
     p = sub.add_parser("solve", help="run and grade the instructor solution -> solutions/A/")
@@ -85,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             return _data(args, course or Course.find(), data_root)
         course = course or Course.find()
         return _command(args, course, course.assignment(args.assignment), data_root)
-    except DeclarationError as exc:
+    except (DeclarationError, ManualMarksError) as exc:
         print(f"gradekit: {exc}", file=sys.stderr)
         return 2
     except Refused as refusal:
@@ -124,8 +146,23 @@ def _command(args, course: Course, assignment, data_root: Path) -> int:
         results = grade_all(assignment, course.autograded, students, data_root=data_root, profile=args.profile,
                             seed=args.seed, jobs=args.jobs)
         _summary(["needs attention" if r.attention else "graded" for r in results.values()])
+    elif args.command == "collect":
+        return _collect(args, course, assignment)
+    elif args.command == "manual":
+        from gradekit import manual
+        students = course.students(course.submitted, assignment.name)
+        pages = manual.write_pages(assignment, students, course.marks / "manual" / assignment.name)
+        added = manual.write_template(manual.path_for(course.marks, assignment.name), assignment, students)
+        print(f"{len(pages)} pages: {course.marks / 'manual' / assignment.name}/<item>.html ({len(students)} students)\n"
+              f"{manual.path_for(course.marks, assignment.name)}: {added} rows added (points empty = not marked yet)")
     elif args.command == "marks":
-        return _marks(course, assignment)
+        return _marks(args, course, assignment)
+    elif args.command == "report":
+        from gradekit.marks import write_marks
+        from gradekit.report import write_report
+        sheet = write_marks(assignment, course.autograded, course.students(course.autograded, assignment.name),
+                            course.marks, course.feedback)
+        print(f"report: {write_report(assignment, sheet, course.marks / f'{assignment.name}_report.html', course.marks / f'{assignment.name}_distribution.png')}")
     elif args.command == "solve":
         from gradekit.solve import solve
         result = solve(assignment, profile=args.profile, data_root=data_root, seed=args.seed, device=args.device)
@@ -134,11 +171,47 @@ def _command(args, course: Course, assignment, data_root: Path) -> int:
     return 0
 
 
-def _marks(course: Course, assignment) -> int:
+def _roster(args, course: Course):
+    from gradekit.lms.roster import Roster
+    path = args.roster or (course.root / "roster.csv")
+    return Roster.read(path) if (args.roster or path.exists()) else None
+
+
+def _collect(args, course: Course, assignment) -> int:
+    from gradekit.collect import CollectRefused, collect
+    roster = args.roster or (course.root / "roster.csv" if (course.root / "roster.csv").exists() else None)
+    try:
+        summary = collect(assignment, args.archive.resolve(), args.lms, course.submitted, roster=roster,
+                          times=args.times, replace=args.replace, add_unknown=args.add_unknown)
+    except (CollectRefused, ValueError, OSError) as exc:
+        print(f"gradekit collect: refused, nothing written: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def _marks(args, course: Course, assignment) -> int:
     from gradekit.marks import write_marks
 
     students = course.students(course.autograded, assignment.name)
     sheet = write_marks(assignment, course.autograded, students, course.marks, course.feedback)
+    if args.export:
+        from gradekit import upload
+        try:
+            if args.export == "moodle":
+                if not args.worksheet:
+                    raise ValueError("--export moodle needs --worksheet (Moodle: Grading action > Download grading worksheet)")
+                done = upload.moodle(sheet, assignment, args.worksheet, _roster(args, course),
+                                     course.marks / f"{assignment.name}_moodle.csv")
+            else:
+                if not args.gradebook:
+                    raise ValueError("--export canvas needs --gradebook (Canvas: Grades > Export > Export Entire Gradebook)")
+                done = upload.canvas(sheet, assignment, args.gradebook, _roster(args, course),
+                                     course.marks / f"{assignment.name}_canvas.csv", args.column)
+        except (ValueError, OSError) as exc:
+            print(f"gradekit marks --export {args.export}: refused: {exc}", file=sys.stderr)
+            return 2
+        print("\n".join(done.lines()))
     if sheet.attention:  # first, before anything else: these marks are not final
         print(f"NEEDS ATTENTION: {len(sheet.attention)} students have items the graders could not check "
               "(their marks are not final; fix the cause, then `gradekit grade A --student S`):")

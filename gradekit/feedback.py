@@ -11,7 +11,6 @@ from pathlib import Path
 import nbformat
 
 from gradekit import atomic
-from gradekit.records import GradeReport, RunRecord
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.35em .5em;text-align:left;vertical-align:top}
@@ -34,9 +33,10 @@ def _plots(run_dir: Path, limit: int = 24) -> list[tuple[int, str]]:
     return found[:limit]
 
 
-def write_feedback(assignment, student: str, run_dir: Path, grade: GradeReport, run: RunRecord | None,
-                   manual: list[dict], path: Path) -> None:
+def write_feedback(assignment, student: str, run_dir: Path, marks, manual: list[dict], path: Path) -> None:
+    """`marks`: the student's gradekit.marks.StudentMarks (auto grade, run, manual marks, lateness, final)."""
     e = html.escape
+    grade, run = marks.grade, marks.run
     parts = [f"<!doctype html><meta charset=utf-8><title>{e(assignment.title)}: {e(student)}</title><style>{_STYLE}</style>",
              f"<h1>{e(assignment.title)}</h1><p>Student: <b>{e(student)}</b> · profile: {e(run.profile if run else '?')}"
              f" · auto-graded: <b>{grade.total:g} / {grade.max:g}</b></p>"]
@@ -60,9 +60,22 @@ def write_feedback(assignment, student: str, run_dir: Path, grade: GradeReport, 
         parts.append(f"<tr class={cls}><td>{e(item.id)}</td><td class=pts>{shown}</td><td>{e(item.reason)}</td></tr>")
     parts.append("</table>")
     if manual:
-        parts.append("<h2>Marked by staff</h2><table><tr><th>item</th><th>points</th></tr>")
-        parts += [f"<tr><td>{e(m['id'])}</td><td class=pts>– / {m['points']:g}{' (bonus)' if m['bonus'] else ''}</td></tr>" for m in manual]
+        parts.append("<h2>Marked by staff</h2><table><tr><th>item</th><th>points</th><th>comment</th></tr>")
+        for m in manual:
+            given = marks.manual.get(m["id"])
+            shown = f"{given.points:g}" if given else "manual pending" if m["id"] in marks.pending else "not marked"
+            bonus = " (bonus)" if m["bonus"] else ""
+            parts.append(f"<tr><td>{e(m['id'])}</td><td class=pts>{shown} / {m['points']:g}{bonus}</td>"
+                         f"<td>{e(given.comment) if given else ''}</td></tr>")
         parts.append("</table>")
+    late = marks.lateness
+    if late and late.explanation:
+        cost = f" Penalty: {marks.penalty:g} points." if marks.penalty else ""
+        parts.append(f"<h2>Submission time</h2><p>{e(late.explanation)}.{cost}</p>")
+    if marks.final is not None:
+        parts.append(f"<p><b>Final mark: {marks.final:g}</b></p>")
+    elif marks.pending or grade.attention:
+        parts.append("<p>Final mark: not yet: some items are still to be marked by staff.</p>")
     plots = _plots(run_dir)
     if plots:
         parts.append("<h2>Your plots</h2>")

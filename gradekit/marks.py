@@ -1,21 +1,46 @@
-"""`gradekit marks`: the mark sheet (marks/<assignment>.csv), its distribution plot, and feedback pages."""
+"""`gradekit marks`: the mark sheet (marks/<assignment>.csv), its distribution plot, and feedback pages.
+
+A student's final mark is auto + manual - late penalty. It stays empty while a manual item is not marked
+yet ("manual pending") or an item needs the staff's attention: an empty cell is never a silent zero."""
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from gradekit import atomic
+from gradekit import atomic, manual
+from gradekit.collect import source_record
 from gradekit.course import Assignment
 from gradekit.feedback import write_feedback
+from gradekit.late import LatePolicy, Lateness, assess, duration, read_extensions
 from gradekit.records import GradeReport, RunRecord
+
+
+@dataclass
+class StudentMarks:
+    student: str
+    grade: GradeReport
+    run: RunRecord | None
+    manual: dict[str, manual.ManualMark] = field(default_factory=dict)   # item -> mark given
+    pending: list[str] = field(default_factory=list)                       # manual items not marked yet
+    lateness: Lateness | None = None
+    penalty: float | None = None
+    final: float | None = None
+
+    @property
+    def manual_total(self) -> float:
+        return sum(m.points for m in self.manual.values() if m.points is not None)
 
 
 @dataclass
 class Sheet:
     path: Path
     attention: dict[str, list[str]]   # student -> what staff must look at before the marks are final
+    students: dict[str, StudentMarks] = field(default_factory=dict)
+    max_total: float = 0.0
+    manual_maxima: dict[str, float] = field(default_factory=dict)
 
 
 def collect(assignment: Assignment, autograded: Path, students: list[str]) -> tuple[list[str], dict[str, GradeReport]]:
@@ -41,43 +66,80 @@ def notes(grade: GradeReport, run: RunRecord | None) -> str:
     return "; ".join(parts)
 
 
+def _lateness(assignment: Assignment, students: list[str]) -> dict[str, Lateness]:
+    course = assignment.course
+    policy = LatePolicy.declared(assignment.declaration, str(assignment.declaration_file))
+    extensions = read_extensions(course.root / "extensions" / f"{assignment.name}.csv", policy, set(students))
+    found = {}
+    for student in students:
+        record = source_record(course.submitted, student, assignment.name) or {}
+        at = datetime.fromisoformat(record["submitted_at"]) if record.get("submitted_at") else None
+        found[student] = assess(policy, at, bool(record.get("lms_late_flag")), extensions.get(student))
+    return found
+
+
 def write_marks(assignment: Assignment, autograded: Path, students: list[str], marks_dir: Path,
                 feedback_dir: Path) -> Sheet:
     order, grades = collect(assignment, autograded, students)
     maxima = {item.id: item.max for grade in grades.values() for item in grade.items}
-    manual = assignment.manual_items()
+    items = assignment.manual_items()
+    given = manual.read_marks(manual.path_for(marks_dir, assignment.name), {m["id"]: m["points"] for m in items}, set(students))
+    lateness = _lateness(assignment, students)
+    policy = LatePolicy.declared(assignment.declaration, str(assignment.declaration_file))
     auto_max = sum(maxima.values())
-    manual_max = sum(m["points"] for m in manual if not m["bonus"])   # a bonus is on top of the maximum
-    header = ["student", "run_status", "profile", *order, *(f"{m['id']} (manual{', bonus' if m['bonus'] else ''})" for m in manual),
-              "auto_total", "auto_max", "manual_max", "max_total", "notes"]
-    rows, totals, attention = [], [], {}
+    manual_max = sum(m["points"] for m in items if not m["bonus"])   # a bonus is on top of the maximum
+    max_total = auto_max + manual_max
+    header = ["student", "run_status", "profile", *order, *(f"{m['id']} (manual{', bonus' if m['bonus'] else ''})" for m in items),
+              "auto_total", "manual_total", "auto_max", "manual_max", "max_total", "submitted_at", "late_by", "penalty",
+              "final", "notes"]
+    rows, totals, attention, marked = [], [], {}, {}
     for student in students:
         grade = grades[student]
         run = RunRecord.load(autograded / student / assignment.name)
+        sm = StudentMarks(student, grade, run, lateness=lateness[student])
+        for m in items:
+            mark = given.get((student, m["id"]))
+            if mark is not None and mark.points is not None:
+                sm.manual[m["id"]] = mark
+            elif not m["bonus"]:   # an unmarked bonus is no bonus; an unmarked item keeps the total open
+                sm.pending.append(m["id"])
         # an item that needs attention (or was never graded) has no mark yet: its cell stays empty
         points = {i.id: _fmt(i.points) for i in grade.items if not i.needs_attention}
         totals.append(grade.total)
         if grade.attention:
             attention[student] = grade.attention
+        late = sm.lateness
+        earned = grade.total + sm.manual_total
+        sm.penalty = late.penalty(earned, max_total, policy.of) if late else 0.0
+        if not sm.pending and not grade.attention:
+            sm.final = max(0.0, earned - sm.penalty)
+        pending = f"pending: {len(sm.pending)} of {len([m for m in items if not m['bonus']])} items" if sm.pending else ""
+        note = "; ".join(p for p in (notes(grade, run), late.explanation if late else "") if p)
         rows.append([student, run.status if run else "not run", run.profile if run else "",
-                     *(points.get(i, "") for i in order), *("" for _ in manual),
-                     _fmt(grade.total), _fmt(auto_max), _fmt(manual_max), _fmt(auto_max + manual_max), notes(grade, run)])
-        write_feedback(assignment, student, autograded / student / assignment.name, grade, run, manual,
+                     *(points.get(i, "") for i in order),
+                     *(_fmt(sm.manual[m["id"]].points) if m["id"] in sm.manual else "" for m in items),
+                     _fmt(grade.total), pending or _fmt(sm.manual_total), _fmt(auto_max), _fmt(manual_max), _fmt(max_total),
+                     late.submitted_at.isoformat() if late and late.submitted_at else "",
+                     duration(late.late_by) if late and late.late_by else "",
+                     _fmt(sm.penalty) if sm.penalty else "", "" if sm.final is None else _fmt(sm.final), note])
+        marked[student] = sm
+        write_feedback(assignment, student, autograded / student / assignment.name, sm, items,
                        feedback_dir / student / f"{assignment.name}.html")
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerow(["(max)", "", "", *(_fmt(maxima[i]) for i in order), *(_fmt(m["points"]) for m in manual),
-                     _fmt(auto_max), _fmt(auto_max), _fmt(manual_max), _fmt(auto_max + manual_max), ""])
+    writer.writerow(["(max)", "", "", *(_fmt(maxima[i]) for i in order), *(_fmt(m["points"]) for m in items),
+                     _fmt(auto_max), _fmt(manual_max), _fmt(auto_max), _fmt(manual_max), _fmt(max_total), "", "", "",
+                     _fmt(max_total), ""])
     writer.writerows(rows)
     sheet = marks_dir / f"{assignment.name}.csv"
     atomic.write_text(sheet, out.getvalue())
     _plot_distribution(assignment, totals, auto_max, marks_dir / f"{assignment.name}_distribution.png")
-    return Sheet(sheet, attention)
+    return Sheet(sheet, attention, marked, max_total, {m["id"]: m["points"] for m in items})
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}"
+    return f"{round(x, 4):g}"
 
 
 def _plot_distribution(assignment: Assignment, totals: list[float], auto_max: float, path: Path) -> None:

@@ -106,7 +106,7 @@ def main(spec_path: str) -> None:
     outcome = {"exception": None, "message": ""}
     try:
         papermill.execute_notebook(
-            spec["input"], spec["output"], parameters=spec["parameters"], kernel_name=KERNEL_NAME,
+            spec["input"], spec["output"], parameters=spec["parameters"], kernel_name=KERNEL_NAME, language="python",
             cwd=spec["cwd"], execution_timeout=spec["cell_timeout_s"], start_timeout=120,
             progress_bar=False, log_output=False, request_save_on_cell_execute=True,
             kernel_manager_class=SandboxKernelManager, allow_errors=True, **events.hooks())

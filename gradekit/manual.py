@@ -1,0 +1,149 @@
+"""Manual marking: one page per manual item with every student's answer, a CSV for the staff's points and
+comments (marks/<A>_manual.csv: student,item,points,comment), and reading that CSV back with its rows
+checked. An empty `points` is a mark not given yet ("manual pending"), never a zero."""
+from __future__ import annotations
+
+import csv
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from gradekit import atomic
+from gradekit.course import Assignment
+
+HEADER = ["student", "item", "points", "comment"]
+_MATHJAX = ('<script>window.MathJax={tex:{inlineMath:[["$","$"],["\\\\(","\\\\)"]]}};</script>'
+            '<script async src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>')
+_STYLE = ("body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}"
+          "section{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;margin:1em 0}"
+          "pre{background:#f6f8fa;padding:.5em;overflow-x:auto}img{max-width:100%}.missing{color:#b00}")
+
+
+class ManualMarksError(ValueError):
+    """A row of the manual marks file that cannot be taken: it names the file, the line and why."""
+
+
+@dataclass(frozen=True)
+class ManualMark:
+    points: float | None      # None: not marked yet
+    comment: str
+
+
+def path_for(marks_dir: Path, assignment: str) -> Path:
+    return marks_dir / f"{assignment}_manual.csv"
+
+
+def answer_cell(notebook: Path, item: str):
+    """The student's cell for a manual item, found by its nbgrader grade_id (the release keeps it)."""
+    import nbformat   # slow to import (a second): only where notebooks are read
+
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+    except Exception:
+        return None
+    return next((c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == item), None)
+
+
+def render_cell(cell) -> str:
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    if cell is None:
+        return "<p class=missing>No answer cell for this item (deleted, or its nbgrader metadata was removed).</p>"
+    if cell.cell_type == "markdown":
+        try:   # escaped: a student's HTML never runs in the marker's browser
+            return MarkdownWithMath(renderer=IPythonRenderer(escape=True, attachments=cell.get("attachments", {}))).render(cell.source)
+        except Exception:
+            return f"<pre>{html.escape(cell.source)}</pre>"
+    parts = [f"<pre>{html.escape(cell.source)}</pre>"]
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if "image/png" in data:
+            parts.append(f"<img alt='output' src='data:image/png;base64,{data['image/png'].replace(chr(10), '')}'>")
+        elif "text/plain" in data or "text" in output:
+            parts.append(f"<pre>{html.escape(str(data.get('text/plain', output.get('text', ''))))[:20000]}</pre>")
+    return "\n".join(parts)
+
+
+def student_notebook(assignment: Assignment, student: str) -> Path | None:
+    """The executed notebook when there is one (the marker sees the outputs), else the hand-in."""
+    for folder in (assignment.course.autograded / student / assignment.name,
+                   assignment.course.submitted / student / assignment.name):
+        preferred = folder / assignment.notebook_name
+        found = [preferred] if preferred.exists() else sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
+def write_pages(assignment: Assignment, students: list[str], out_dir: Path) -> list[Path]:
+    pages = []
+    items = assignment.manual_items()
+    for item in items:
+        e = html.escape
+        parts = [f"<!doctype html><meta charset=utf-8><title>{e(assignment.name)}: {e(item['id'])}</title>"
+                 f"<style>{_STYLE}</style>{_MATHJAX}",
+                 f"<h1>{e(assignment.title)}: {e(item['id'])}</h1><p>{item['points']:g} points"
+                 f"{' (bonus)' if item['bonus'] else ''} · {len(students)} students · mark in "
+                 f"<code>marks/{e(assignment.name)}_manual.csv</code></p>"]
+        for student in students:
+            notebook = student_notebook(assignment, student)
+            cell = answer_cell(notebook, item["id"]) if notebook else None
+            parts.append(f"<section id='{e(student)}'><h2>{e(student)}</h2>{render_cell(cell)}</section>")
+        page = out_dir / f"{item['id']}.html"
+        atomic.write_text(page, "\n".join(parts))
+        pages.append(page)
+    return pages
+
+
+def write_template(path: Path, assignment: Assignment, students: list[str]) -> int:
+    """Add a row per (student, item) not in the file yet; rows already there (marks given) are kept as
+    they are. Returns the number of rows added."""
+    rows = _rows(path) if path.exists() else []
+    have = {(r.get("student", ""), r.get("item", "")) for _, r in rows}
+    added = [{"student": s, "item": m["id"], "points": "", "comment": ""}
+             for s in students for m in assignment.manual_items() if (s, m["id"]) not in have]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=HEADER, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows([r for _, r in rows] + added)
+    atomic.write_text(path, out.getvalue())
+    return len(added)
+
+
+def _rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig")))
+    missing = set(HEADER) - set(reader.fieldnames or [])
+    if missing:
+        raise ManualMarksError(f"{path}: the columns must be {','.join(HEADER)} (missing: {', '.join(sorted(missing))})")
+    return [(number, row) for number, row in enumerate(reader, 2)]
+
+
+def read_marks(path: Path, items: dict[str, float], students: set[str]) -> dict[tuple[str, str], ManualMark]:
+    """(student, item) -> mark. Every bad row is an error naming it; nothing is taken from a bad file."""
+    if not path.exists():
+        return {}
+    marks, errors = {}, []
+    for number, row in _rows(path):
+        student, item = (row["student"] or "").strip(), (row["item"] or "").strip()
+        text = (row["points"] or "").strip()
+        where = f"{path.name} line {number} ({student}, {item})"
+        if student not in students:
+            errors.append(f"{where}: no student {student!r} has a submission for this assignment")
+        elif item not in items:
+            errors.append(f"{where}: no manual item {item!r} (items: {', '.join(items)})")
+        elif (student, item) in marks:
+            errors.append(f"{where}: a second row for the same student and item")
+        else:
+            try:
+                points = float(text) if text else None
+            except ValueError:
+                errors.append(f"{where}: points {text!r} is not a number")
+                continue
+            if points is not None and not 0 <= points <= items[item]:
+                errors.append(f"{where}: {points:g} points is outside 0..{items[item]:g}, the item's maximum")
+                continue
+            marks[(student, item)] = ManualMark(points, (row["comment"] or "").strip())
+    if errors:
+        raise ManualMarksError("the manual marks cannot be merged:\n  " + "\n  ".join(errors))
+    return marks
