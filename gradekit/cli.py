@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -21,6 +22,10 @@ def _common(p: argparse.ArgumentParser, jobs: bool = False) -> None:
                    help="run student code without bubblewrap when it is missing (every report says NOT SANDBOXED)")
     if jobs:
         p.add_argument("--jobs", "-j", type=int, default=1, help="submissions processed in parallel")
+        p.add_argument("--cluster", default=None,
+                       help="a Dask scheduler (tcp://host:8786), or local:N for N worker processes here (docs/cluster.md)")
+        p.add_argument("--gpu-slots", type=int, default=0,
+                       help="with --cluster local:N: GPU submissions each worker runs at once (its resource GPU=N)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,14 +142,17 @@ def _command(args, course: Course, assignment, data_root: Path) -> int:
     elif args.command == "run":
         from gradekit.run.batch import run_all
         submitted = (args.submitted or course.submitted).resolve()
-        results = run_all(assignment, submitted, course.autograded, profile=args.profile, data_root=data_root,
-                          seed=args.seed, device=args.device, jobs=args.jobs, students=args.students, force=args.force)
+        with _executor(args) as executor:
+            results = run_all(assignment, submitted, course.autograded, profile=args.profile, data_root=data_root,
+                              seed=args.seed, device=args.device, jobs=args.jobs, students=args.students,
+                              force=args.force, executor=executor, unsandboxed=args.unsandboxed)
         _summary([r.status for r in results.values()])
     elif args.command == "grade":
         from gradekit.grading.runner import grade_all
         students = args.students or course.students(course.autograded, assignment.name)
-        results = grade_all(assignment, course.autograded, students, data_root=data_root, profile=args.profile,
-                            seed=args.seed, jobs=args.jobs)
+        with _executor(args) as executor:
+            results = grade_all(assignment, course.autograded, students, data_root=data_root, profile=args.profile,
+                                seed=args.seed, jobs=args.jobs, executor=executor, unsandboxed=args.unsandboxed)
         _summary(["needs attention" if r.attention else "graded" for r in results.values()])
     elif args.command == "collect":
         return _collect(args, course, assignment)
@@ -169,6 +177,18 @@ def _command(args, course: Course, assignment, data_root: Path) -> int:
         print(json.dumps(result, indent=1))
         return 0 if result["total"] == result["max"] and not result["needs_attention"] else 1
     return 0
+
+
+@contextlib.contextmanager
+def _executor(args):
+    from gradekit.scale.executors import executor_for
+    executor = executor_for(args.cluster, args.jobs, args.gpu_slots)
+    if executor.remote:
+        print(executor.describe(), flush=True)
+    try:
+        yield executor
+    finally:
+        executor.close()
 
 
 def _roster(args, course: Course):
@@ -218,7 +238,10 @@ def _marks(args, course: Course, assignment) -> int:
         for student, items in sorted(sheet.attention.items()):
             for what in items:
                 print(f"  {student}: {what[:200]}")
+    from gradekit.marks import cost_line
     print(f"mark sheet: {sheet.path}\nfeedback:   {course.feedback}/<student>/{assignment.name}.html")
+    print(f"{cost_line(json.loads((course.marks / f'{assignment.name}_cost.json').read_text()))} "
+          f"(marks/{assignment.name}_cost.json)")
     return 1 if sheet.attention else 0
 
 

@@ -135,7 +135,24 @@ def write_marks(assignment: Assignment, autograded: Path, students: list[str], m
     sheet = marks_dir / f"{assignment.name}.csv"
     atomic.write_text(sheet, out.getvalue())
     _plot_distribution(assignment, totals, auto_max, marks_dir / f"{assignment.name}_distribution.png")
+    atomic.write_json(marks_dir / f"{assignment.name}_cost.json", batch_cost([m.run for m in marked.values()]))
     return Sheet(sheet, attention, marked, max_total, {m["id"]: m["points"] for m in items})
+
+
+def batch_cost(runs: list[RunRecord | None]) -> dict:
+    """The batch's totals from each run.json's `cost`: student-hours of wall time, CPU-hours, GPU-hours."""
+    costs = [r.cost for r in runs if r is not None and r.cost]
+    total = lambda key: sum(c.get(key, 0.0) for c in costs)  # noqa: E731
+    return {"runs": len(costs), "student_hours": round(total("wall_s") / 3600, 3), "cpu_hours": round(total("cpu_s") / 3600, 3),
+            "gpu_hours": round(total("gpu_s") / 3600, 3), "runs_on_gpu": sum(1 for c in costs if c.get("gpu_s")),
+            "peak_memory_mb": max((c.get("peak_memory_mb", 0.0) for c in costs), default=0.0),
+            "peak_gpu_mb": max((c.get("peak_gpu_mb", 0.0) for c in costs), default=0.0)}
+
+
+def cost_line(cost: dict) -> str:
+    return (f"cost of the runs: {cost['runs']} runs, {cost['student_hours']:g} student-hours (wall), "
+            f"{cost['cpu_hours']:g} CPU-hours, {cost['gpu_hours']:g} GPU-hours ({cost['runs_on_gpu']} runs on a GPU); "
+            f"largest kernel {cost['peak_memory_mb']:g} MB" + (f", {cost['peak_gpu_mb']:g} MB on the GPU" if cost['peak_gpu_mb'] else ""))
 
 
 def _fmt(x: float) -> str:

@@ -13,6 +13,7 @@ import pytest
 from conftest import gradekit
 
 
+@pytest.mark.slow   # 51 s: a solve and a batch of the new assignment (the fast lane keeps its check and units)
 def test_a_new_assignment_releases_solves_and_grades_as_it_is(tmp_path):
     course, data = tmp_path / "course", tmp_path / "data"
     course.mkdir()

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from tqdm import tqdm
 
+from gradekit import atomic
 from gradekit.course import Assignment
 from gradekit.records import GRADE_FILE, GradeReport
+from gradekit.scale.executors import Call, Failed, LocalPool
 
 
 def grade_one(assignment: Assignment, run_dir: Path, *, data_root: Path, profile: str, seed: int,
@@ -35,18 +36,54 @@ def grade_one(assignment: Assignment, run_dir: Path, *, data_root: Path, profile
 
 
 def grade_all(assignment: Assignment, autograded: Path, students: list[str], *, data_root: Path, profile: str,
-              seed: int, jobs: int) -> dict[str, GradeReport]:
+              seed: int, jobs: int, executor=None, unsandboxed: bool = False) -> dict[str, GradeReport]:
+    executor = executor or LocalPool(jobs)
     results = {}
+    if executor.remote:
+        from gradekit.scale import transfer
+        from gradekit.scale.remote import grade_packed
+        catalog = assignment.catalog()
+        calls = [Call(s, grade_packed, (assignment, s, transfer.pack(autograded / s / assignment.name), catalog,
+                                        data_root, profile, seed, unsandboxed)) for s in students]
+    else:
+        calls = [Call(s, _grade_here, (assignment, autograded / s / assignment.name, data_root, profile, seed))
+                 for s in students]
     bar = tqdm(total=len(students), unit="submission", desc=f"grade {assignment.name}", dynamic_ncols=True)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(grade_one, assignment, autograded / s / assignment.name, data_root=data_root,
-                               profile=profile, seed=seed): s for s in students}
-        for future in as_completed(futures):
-            student = futures[future]
-            results[student] = r = future.result()
-            bar.set_postfix_str(student)
-            bar.update(1)
+    in_flight = lambda running: bar.set_postfix_str(", ".join(sorted(running))[:120])  # noqa: E731
+    for call, outcome in executor.results(calls, in_flight):
+        student = call.key
+        r = _report(autograded / student / assignment.name, outcome, profile)
+        if r is None:
+            bar.write(f"  {student}: NOT GRADED: worker {outcome.worker} is not ready: {outcome.reason[:300]}")
+        else:
+            results[student] = r
             flag = f"  [NEEDS ATTENTION: {r.attention[0][:80]}]" if r.attention else ""
             bar.write(f"  {student}: {r.total:g} / {r.max:g}{flag}")
+        bar.update(1)
     bar.close()
     return results
+
+
+def _grade_here(assignment, run_dir, data_root, profile, seed):
+    return grade_one(assignment, run_dir, data_root=data_root, profile=profile, seed=seed)
+
+
+def _report(run_dir: Path, outcome, profile: str) -> GradeReport | None:
+    """The grade report; a remote one is written into the run folder here."""
+    from gradekit.scale.remote import Refused
+    if isinstance(outcome, GradeReport):
+        return outcome
+    if isinstance(outcome, Refused):
+        return None
+    if isinstance(outcome, Failed):   # the grading machinery failed: staff's to look at, never the student's zero
+        report = GradeReport(profile=profile, grading_error=f"grading failed: {outcome.reason}")
+    else:
+        grade_text, log = outcome
+        (run_dir / "grade.log").write_text(log)
+        atomic.write_text(run_dir / GRADE_FILE, grade_text)
+        report = GradeReport.load(run_dir)
+        if report is not None:
+            return report
+        report = GradeReport(profile=profile, grading_error="the worker's grade.json could not be read")
+    report.save(run_dir)
+    return report

@@ -1,4 +1,5 @@
-"""Run every submission of an assignment: parallel workers, a progress bar, resumable.
+"""Run every submission of an assignment: in parallel on this machine or on a Dask cluster, with a
+progress bar, resumable.
 
 A submission whose run.json matches its current fingerprint (same input, kit version, settings and
 datasets) is skipped, so a killed batch re-run picks up where it stopped and loses nothing already done.
@@ -6,16 +7,17 @@ datasets) is skipped, so a killed batch re-run picks up where it stopped and los
 from __future__ import annotations
 
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from tqdm import tqdm
 
 from gradekit.course import Assignment
 from gradekit.records import RunRecord
-from gradekit.run import execute
+from gradekit.run import execute, publish
 from gradekit.run.classify import SANDBOX_FAILED
+from gradekit.scale import transfer
+from gradekit.scale.executors import Call, Failed, LocalPool
+from gradekit.scale.remote import Refused, run_packed
 
 
 def make_job(assignment: Assignment, student: str, submission: Path, dest: Path, *, profile: str,
@@ -28,13 +30,14 @@ def make_job(assignment: Assignment, student: str, submission: Path, dest: Path,
 
 def run_all(assignment: Assignment, submitted: Path, autograded: Path, *, profile: str, data_root: Path,
             seed: int, device: str, jobs: int, students: list[str] | None = None,
-            force: bool = False) -> dict[str, RunRecord]:
+            force: bool = False, executor=None, unsandboxed: bool = False) -> dict[str, RunRecord]:
+    executor = executor or LocalPool(jobs)
     if not students:
         students = sorted(p.name for p in submitted.iterdir() if (p / assignment.name).exists()) if submitted.is_dir() else []
     pending, results = [], {}
     for student in students:
         job = make_job(assignment, student, submitted / student / assignment.name, autograded / student / assignment.name,
-                       profile=profile, data_root=data_root, seed=seed, device=device, jobs=jobs)
+                       profile=profile, data_root=data_root, seed=seed, device=device, jobs=executor.width)
         previous = RunRecord.load(job.dest)
         if not force and previous is not None and previous.input_sha256 == job.fingerprint():
             previous.skipped = True
@@ -43,30 +46,43 @@ def run_all(assignment: Assignment, submitted: Path, autograded: Path, *, profil
             pending.append(job)
     if not pending:
         return results
-    running: set[str] = set()
-    lock = threading.Lock()
+    gpu = device in ("cuda", "auto")
+    if executor.remote:
+        catalog = assignment.catalog()
+        calls = [Call(job.student, run_packed, (job, transfer.pack(job.submission) if job.submission.is_dir() else b"",
+                                                catalog, unsandboxed), gpu) for job in pending]
+    else:
+        calls = [Call(job.student, execute.run, (job,), gpu) for job in pending]
+    jobs_by_student = {job.student: job for job in pending}
     bar = tqdm(total=len(students), initial=len(results), unit="submission", desc=f"run {assignment.name}",
                dynamic_ncols=True)
-
-    def work(job: execute.Job) -> RunRecord:
-        with lock:
-            running.add(job.student)
-            bar.set_postfix_str(", ".join(sorted(running)))
-        try:
-            return execute.run(job)
-        except Exception as exc:  # a bug or a full disk must not take the rest of the batch down
-            return RunRecord(job.student, job.assignment, status=SANDBOX_FAILED,
-                             reason=f"the runner failed: {type(exc).__name__}: {exc}")
-        finally:
-            with lock:
-                running.discard(job.student)
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(work, job): job.student for job in pending}
-        for future in as_completed(futures):
-            record = future.result()
-            results[futures[future]] = record
+    in_flight = lambda running: bar.set_postfix_str(", ".join(sorted(running))[:120])  # noqa: E731
+    for call, outcome in executor.results(calls, in_flight):
+        job = jobs_by_student[call.key]
+        record = _record(job, outcome)
+        if record is None:   # refused by the worker: the environment's fault; nothing published, rerun next time
+            bar.write(f"  {job.student}: NOT RUN: worker {outcome.worker} is not ready: {outcome.reason[:300]}")
             bar.update(1)
-            bar.write(f"  {futures[future]}: {record.status} ({record.duration_s} s) {record.reason[:100]}")
+            continue
+        results[job.student] = record
+        bar.update(1)
+        bar.write(f"  {job.student}: {record.status} ({record.duration_s} s) {record.reason[:100]}")
     bar.close()
     return results
+
+
+def _record(job: execute.Job, outcome) -> RunRecord | None:
+    """The run's record; a remote result is published here, under the local publish's rules."""
+    if isinstance(outcome, RunRecord):
+        return outcome
+    if isinstance(outcome, Refused):
+        return None
+    if isinstance(outcome, Failed):
+        return RunRecord(job.student, job.assignment, status=SANDBOX_FAILED, reason=f"the runner failed: {outcome.reason}")
+    data, packed = outcome
+    try:
+        transfer.publish(packed, job.dest, publish.budget_bytes(job.limits))
+    except transfer.TamperedResult as exc:
+        return RunRecord(job.student, job.assignment, status=SANDBOX_FAILED,
+                         reason=f"the worker's result was refused, nothing published: {exc}")
+    return RunRecord.from_dict(data)

@@ -15,7 +15,7 @@ import nbformat
 
 from gradekit import __version__, atomic
 from gradekit.records import RunRecord
-from gradekit.run import sandbox
+from gradekit.run import publish, sandbox
 from gradekit.run.classify import Outcome, classify
 from gradekit.run.kernel import write_kernel_spec
 from gradekit.run.limits import Limits, PidsCgroup
@@ -69,10 +69,12 @@ def run(job: Job) -> RunRecord:
         record.status, record.reason = problem.status, problem.reason
     finally:
         record.duration_s = round(time.time() - started, 2)
+        record.cost = {"wall_s": record.duration_s, **record.cost}
+        staging.clean()
+        record.warnings += publish.enforce(staging.root, job.limits)
         record.artifacts = sorted(p.name for p in staging.artifacts.iterdir()) if staging.artifacts.exists() else []
         record.save(staging.root)
         (staging.root / "run.log").write_text(log)
-        staging.clean()
         atomic.replace_dir(staging.root, job.dest)
     return record
 
@@ -88,7 +90,7 @@ def _execute(job: Job, staging: Staging, notebook: Path, record: RunRecord) -> s
     spec = {"input": str(notebook), "output": str(executed), "cwd": str(staging.work),
             "cell_timeout_s": job.limits.cell_timeout_s, "output_limit_bytes": job.limits.output_mb << 20,
             "events": str(jupyter / "events.jsonl"), "outcome": str(jupyter / "outcome.json"),
-            "parameters": job.parameters(staging.artifacts)}
+            "parameters": job.parameters(staging.artifacts), "gpu": confinement.gpu}
     record.parameters = spec["parameters"]
     atomic.write_json(jupyter / "spec.json", spec)
     env = {**os.environ, "JUPYTER_PATH": str(jupyter), "JUPYTER_RUNTIME_DIR": str(staging.sockets),
@@ -102,10 +104,18 @@ def _execute(job: Job, staging: Staging, notebook: Path, record: RunRecord) -> s
                            job.limits.notebook_timeout_s, cwd=staging.root, env=env)
 
     outcome = _outcome(jupyter / "outcome.json", done)
+    record.cost.update(_cost(jupyter / "outcome.json"))
     cells = nbformat.read(executed if executed.exists() else notebook, as_version=4).cells
     verdict = classify(cells, _events(jupyter / "events.jsonl"), outcome, job.limits)
     record.status, record.reason, record.cells, record.errors = verdict.status, verdict.reason, verdict.cells, verdict.errors
     return done.output
+
+
+def _cost(path: Path) -> dict:
+    try:
+        return dict(json.loads(path.read_text()).get("cost", {}))
+    except (OSError, ValueError, AttributeError):
+        return {}   # the runner was killed: only the wall time is known
 
 
 def _outcome(path: Path, done: sandbox.Completed) -> Outcome:

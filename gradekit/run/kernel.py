@@ -18,6 +18,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from gradekit.run import cost
 from gradekit.run.limits import PidsCgroup
 from gradekit.run.sandbox import Confinement
 
@@ -104,14 +105,17 @@ def main(spec_path: str) -> None:
     if spec.get("output_limit_bytes"):
         limit_output(spec["output_limit_bytes"], events)
     outcome = {"exception": None, "message": ""}
+    meter = cost.Meter(gpu=spec.get("gpu", False))
     try:
-        papermill.execute_notebook(
-            spec["input"], spec["output"], parameters=spec["parameters"], kernel_name=KERNEL_NAME, language="python",
-            cwd=spec["cwd"], execution_timeout=spec["cell_timeout_s"], start_timeout=120,
-            progress_bar=False, log_output=False, request_save_on_cell_execute=True,
-            kernel_manager_class=SandboxKernelManager, allow_errors=True, **events.hooks())
+        with meter:
+            papermill.execute_notebook(
+                spec["input"], spec["output"], parameters=spec["parameters"], kernel_name=KERNEL_NAME, language="python",
+                cwd=spec["cwd"], execution_timeout=spec["cell_timeout_s"], start_timeout=120,
+                progress_bar=False, log_output=False, request_save_on_cell_execute=True,
+                kernel_manager_class=SandboxKernelManager, allow_errors=True, **events.hooks())
     except Exception as exc:  # recorded as data; the parent decides what it means
         outcome = {"exception": type(exc).__name__, "message": str(exc)[:2000]}
+    outcome["cost"] = meter.report()
     Path(spec["outcome"]).write_text(json.dumps(outcome))
 
 

@@ -35,9 +35,12 @@ class Confinement:
     threads: int = os.cpu_count() or 1  # parallel jobs share the cores instead of oversubscribing them
 
     def env(self) -> dict[str, str]:
-        return {"PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin", "HOME": str(self.workdir / ".home"),
-                "TMPDIR": "/tmp", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/mpl", "PYTHONDONTWRITEBYTECODE": "1",
-                "LANG": "C.UTF-8", "OMP_NUM_THREADS": str(self.threads), "MKL_NUM_THREADS": str(self.threads)}
+        env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin", "HOME": str(self.workdir / ".home"),
+               "TMPDIR": "/tmp", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/mpl", "PYTHONDONTWRITEBYTECODE": "1",
+               "LANG": "C.UTF-8", "OMP_NUM_THREADS": str(self.threads), "MKL_NUM_THREADS": str(self.threads)}
+        if self.gpu:   # the worker's own device (a cluster gives each worker its GPU) and the driver's libraries
+            env |= {k: os.environ[k] for k in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH") if k in os.environ}
+        return env
 
     def wrap(self, cmd: list[str]) -> list[str]:
         """The full command line: limits, then (if available) bubblewrap, then `cmd`."""

@@ -1,0 +1,145 @@
+"""The seam: "run these calls somewhere, hand back their results as they finish".
+
+LocalPool runs them in threads of this process (today's `--jobs N`). DaskExecutor submits each as one
+Dask task to a scheduler (`--cluster tcp://host:8786`) or to a LocalCluster it starts (`--cluster
+local:N`); a task whose worker died is retried by the scheduler up to `allowed-failures` times and then
+comes back as Failed with the reason. Calls that need a GPU ask for the abstract resource `GPU` when the
+cluster's workers offer it, so a worker started with `--resources GPU=4` runs four at a time."""
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+
+ALLOWED_FAILURES = 2   # a local cluster's retries of a task whose worker died
+
+
+@dataclass(frozen=True)
+class Call:
+    key: str                   # the student: shown while in flight, named when it fails
+    fn: Callable
+    args: tuple
+    gpu: bool = False
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+
+
+class LocalPool:
+    remote = False
+
+    def __init__(self, jobs: int):
+        self.width = max(1, jobs)
+
+    def results(self, calls: list[Call], in_flight: Callable[[set[str]], None]) -> Iterator[tuple[Call, object]]:
+        running: set[str] = set()
+        lock = threading.Lock()
+
+        def work(call: Call):
+            with lock:
+                running.add(call.key)
+                in_flight(set(running))
+            try:
+                return call.fn(*call.args)
+            except Exception as exc:   # a bug or a full disk must not take the rest of the batch down
+                return Failed(f"{type(exc).__name__}: {exc}")
+            finally:
+                with lock:
+                    running.discard(call.key)
+
+        with ThreadPoolExecutor(max_workers=self.width) as pool:
+            futures = {pool.submit(work, call): call for call in calls}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+
+    def close(self) -> None:
+        pass
+
+
+class DaskExecutor:
+    remote = True
+
+    def __init__(self, address: str, gpu_slots: int = 0):
+        import dask
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        if address.startswith("local:"):
+            workers = int(address.split(":", 1)[1])
+            dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=max(1, gpu_slots), processes=True,
+                                        resources={"GPU": gpu_slots} if gpu_slots else None,
+                                        dashboard_address=":0", silence_logs=40)
+            address = self.cluster.scheduler_address
+        self.client = Client(address)
+        info = self.client.scheduler_info()
+        self.workers = info.get("workers", {})
+        self.width = sum(w.get("nthreads", 1) for w in self.workers.values()) or 1
+        self.gpu_offered = any("GPU" in w.get("resources", {}) for w in self.workers.values())
+        dashboard = info.get("services", {}).get("dashboard")
+        self.dashboard = self.client.dashboard_link if dashboard else None
+
+    def describe(self) -> str:
+        where = f"Dask at {self.client.scheduler.address}: {len(self.workers)} workers, {self.width} slots"
+        return where + (f"; dashboard {self.dashboard}" if self.dashboard else "")
+
+    def results(self, calls: list[Call], in_flight: Callable[[set[str]], None]) -> Iterator[tuple[Call, object]]:
+        from distributed import as_completed as dask_completed
+
+        by_key, futures = {}, []
+        for call in calls:
+            key = f"gradekit-{call.key}-{uuid.uuid4().hex[:8]}"
+            by_key[key] = call
+            resources = {"GPU": 1} if call.gpu and self.gpu_offered else None
+            futures.append(self.client.submit(call.fn, *call.args, key=key, pure=False, resources=resources))
+        stop = threading.Event()
+        watcher = threading.Thread(target=self._watch, args=(by_key, in_flight, stop), daemon=True)
+        watcher.start()
+        try:
+            for future in dask_completed(futures):
+                call = by_key[future.key]
+                try:
+                    result = future.result()
+                except Exception as exc:
+                    result = Failed(_why(exc))
+                future.release()
+                yield call, result
+        finally:
+            stop.set()
+
+    def _watch(self, by_key: dict, in_flight, stop: threading.Event) -> None:
+        """The students being processed now, as the scheduler sees them, for the progress bar."""
+        while not stop.wait(1.0):
+            try:
+                processing = self.client.processing()
+            except Exception:
+                return
+            in_flight({by_key[k].key for keys in processing.values() for k in keys if k in by_key})
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _why(exc: Exception) -> str:
+    name = type(exc).__name__
+    if name == "KilledWorker":
+        return ("the workers running it died each time (killed, or out of memory) until the scheduler's "
+                "allowed-failures were used up; it was not graded")
+    return f"{name}: {exc}"
+
+
+def executor_for(cluster: str | None, jobs: int, gpu_slots: int = 0):
+    if not cluster:
+        return LocalPool(jobs)
+    return DaskExecutor(cluster, gpu_slots)
+
+
+def threads_for(width: int) -> int:
+    return max(1, (os.cpu_count() or 1) // max(1, width))

@@ -1,0 +1,184 @@
+"""Grading on a Dask cluster: the same marks as the local pool, a worker killed mid-task, a worker whose
+data root is missing, a tampered result, and the GPU-slot request."""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, TINY, gradekit, tiny_course
+
+STUDENTS = ["h00_honest", "h03_os_exit"]
+
+
+def sheet(course: Path) -> str:
+    return (course / "marks" / "tiny.csv").read_text()
+
+
+@pytest.fixture(scope="module")
+def pool_and_cluster(tmp_path_factory):
+    """The tiny course graded twice: by the local pool and by a `local:2` Dask cluster."""
+    base = tmp_path_factory.mktemp("cluster")
+    pool, data = tiny_course(base / "pool", STUDENTS)
+    dask = base / "dask"
+    shutil.copytree(pool, dask)
+    for course, how in ((pool, ["--jobs", "2"]), (dask, ["--cluster", "local:2"])):
+        gradekit("run", "tiny", *how, "--data-root", str(data), cwd=course)
+        gradekit("grade", "tiny", *how, "--data-root", str(data), cwd=course)
+        gradekit("marks", "tiny", cwd=course)
+    return pool, dask, data
+
+
+def test_a_dask_cluster_gives_the_local_pools_marks(pool_and_cluster):
+    import json
+    pool, dask, _ = pool_and_cluster
+    assert sheet(dask) == sheet(pool)
+    run = json.loads((dask / "autograded" / "h00_honest" / "tiny" / "run.json").read_text())
+    assert run["status"] == "ok" and run["cost"]["wall_s"] > 0 and run["cost"]["cpu_s"] > 0
+    assert run["cost"]["peak_memory_mb"] > 10 and "gpu_s" not in run["cost"]   # no GPU here
+    assert not list((dask / "autograded").glob("*/.tiny.incoming")), "published in one rename, nothing left beside"
+
+
+def test_a_rerun_on_the_cluster_skips_what_was_published(pool_and_cluster):
+    _, dask, data = pool_and_cluster
+    out = gradekit("run", "tiny", "--cluster", "local:1", "--data-root", str(data), cwd=dask)
+    assert "Dask at" in out.stdout and "h00_honest:" not in out.stdout, "published runs are not run again"
+    assert "1 kernel died, 1 ok" in out.stdout   # the summary counts the skipped runs' outcomes
+
+
+@pytest.mark.slow   # 33 s
+def test_a_worker_killed_mid_task_is_retried_elsewhere(tmp_path):
+    import dask
+    from distributed import Client, LocalCluster
+
+    course, data = tiny_course(tmp_path / "course", STUDENTS)
+    sleeper = course / "submitted" / "sleeper" / "tiny"
+    shutil.copytree(course / "submitted" / "h00_honest" / "tiny", sleeper)
+    notebook = sleeper / "tiny.ipynb"
+    notebook.write_text(notebook.read_text().replace("def double(x):", "import time\\ntime.sleep(6)\\ndef double(x):"))
+    with dask.config.set({"distributed.scheduler.allowed-failures": 2}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        batch = subprocess.Popen([sys.executable, "-m", "gradekit.cli", "run", "tiny", "--cluster", cluster.scheduler_address,
+                                  "--data-root", str(data)], cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        killed = None
+        deadline = time.time() + 60
+        while killed is None and time.time() < deadline:
+            for worker, keys in client.processing().items():
+                if any("sleeper" in k for k in keys):
+                    time.sleep(2)   # mid-task: the notebook is sleeping in its sandbox
+                    pid = client.run(os.getpid, workers=[worker])[worker]
+                    os.kill(pid, signal.SIGKILL)
+                    killed = worker
+            time.sleep(0.2)
+        out, _ = batch.communicate(timeout=180)
+    assert killed is not None, "the sleeper's task was never seen running"
+    assert batch.returncode == 0, out
+    gradekit("grade", "tiny", "--jobs", "2", "--data-root", str(data), cwd=course)
+    gradekit("marks", "tiny", cwd=course)
+    rows = {line.split(",")[0]: line for line in sheet(course).splitlines()}
+    assert rows["sleeper"].startswith("sleeper,ok,smoke,2,2,4"), rows["sleeper"]
+    assert rows["h00_honest"].startswith("h00_honest,ok,smoke,2,2,4") and rows["h03_os_exit"].startswith("h03_os_exit,kernel died")
+
+
+def test_a_worker_without_the_data_refuses_with_the_preflights_reason(tmp_path, capsys):
+    from gradekit.course import Course
+    from gradekit.run.batch import run_all
+    from gradekit.scale.executors import DaskExecutor
+
+    course, _ = tiny_course(tmp_path / "course", ["h00_honest"])
+    assignment = Course(course).assignment("tiny")
+    executor = DaskExecutor("local:1")
+    try:
+        results = run_all(assignment, course / "submitted", course / "autograded", profile="smoke",
+                          data_root=tmp_path / "no-data-here", seed=0, device="cpu", jobs=1, executor=executor)
+    finally:
+        executor.close()
+    assert results == {}
+    captured = capsys.readouterr()
+    err = captured.out + captured.err
+    assert "h00_honest: NOT RUN: worker tcp://" in err and "tally" in err and "gradekit data fetch" in err, err
+    assert not (course / "autograded" / "h00_honest" / "tiny" / "run.json").exists(), "nothing charged to the student"
+
+
+def _tar(members: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for info, data in members:
+            info.size = len(data) if info.isfile() else 0
+            tar.addfile(info, io.BytesIO(data) if info.isfile() else None)
+    return buffer.getvalue()
+
+
+def test_a_tampered_result_is_refused_and_nothing_is_published(tmp_path):
+    from gradekit.scale.transfer import TamperedResult, publish
+
+    dest = tmp_path / "autograded" / "s" / "tiny"
+    dest.mkdir(parents=True)
+    (dest / "run.json").write_text("before")
+    link = tarfile.TarInfo("artifacts/answers.json")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    cases = {"a link or a device": [(link, b"")],
+             "outside the student's folder": [(tarfile.TarInfo("../../marks/tiny.csv"), b"pwned")],
+             "passes the output budget": [(tarfile.TarInfo("artifacts/big.bin"), b"x" * 4096)]}
+    for why, members in cases.items():
+        with pytest.raises(TamperedResult, match=why):
+            publish(_tar(members), dest, budget_bytes=1024)
+        assert (dest / "run.json").read_text() == "before" and not (tmp_path / "autograded" / "marks").exists()
+    with pytest.raises(TamperedResult, match="not a readable result"):
+        publish(b"not a tar", dest, budget_bytes=1024)
+    publish(_tar([(tarfile.TarInfo("run.json"), b"after")]), dest, budget_bytes=1024)
+    assert (dest / "run.json").read_text() == "after" and not list(dest.parent.glob(".tiny.*"))
+
+
+def test_the_local_publish_drops_links_and_oversized_outputs(tmp_path):
+    from gradekit.run.limits import Limits
+    from gradekit.run.publish import enforce
+
+    folder = tmp_path / "staging"
+    (folder / "artifacts").mkdir(parents=True)
+    (folder / "artifacts" / "answers.json").symlink_to("/etc/passwd")
+    (folder / "artifacts" / "big.bin").write_bytes(b"x" * (11 << 20))
+    warnings = enforce(folder, Limits(output_mb=1))
+    assert "a symbolic link the notebook left (artifacts/answers.json) was dropped" in warnings[0]
+    assert "more than 10 MB" in warnings[1] and list((folder / "artifacts").iterdir()) == []
+
+
+def test_gpu_submissions_ask_for_a_gpu_slot_where_workers_offer_them():
+    from distributed import Client, LocalCluster
+
+    from gradekit.scale.executors import Call, DaskExecutor
+
+    executor = DaskExecutor("local:1", gpu_slots=2)
+    try:
+        assert executor.gpu_offered and executor.width == 2
+        seen = []
+        calls = [Call(f"s{i}", time.sleep, (1.0,), gpu=True) for i in range(4)]
+        started = time.time()
+        results = list(executor.results(calls, seen.append))
+        assert len(results) == 4 and 1.9 < time.time() - started < 4.5   # two at a time on the one worker
+    finally:
+        executor.close()
+
+
+def test_the_slurm_recipe_writes_a_gpu_job_script():
+    sys.path.insert(0, str(REPO / "docs" / "cluster"))
+    from slurm_cluster import make_cluster
+
+    cluster = make_cluster(course=Path("/shared/course"), data_root=Path("/shared/data"), partition="gpu",
+                           gpus_per_worker=1, slots_per_gpu=4, workers=0)
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "#SBATCH -p gpu" in script and "#SBATCH --gres=gpu:1" in script
+    assert "--resources GPU=4" in script and "--nthreads 4" in script and "DATA_ROOT=/shared/data" in script
