@@ -182,3 +182,16 @@ def test_the_slurm_recipe_writes_a_gpu_job_script():
         cluster.close()
     assert "#SBATCH -p gpu" in script and "#SBATCH --gres=gpu:1" in script
     assert "--resources GPU=4" in script and "--nthreads 4" in script and "DATA_ROOT=/shared/data" in script
+
+
+def test_the_kubernetes_recipe_gives_each_worker_a_gpu_its_slots_and_the_shared_folders():
+    sys.path.insert(0, str(REPO / "docs" / "cluster"))
+    from kubernetes_cluster import cluster_spec
+
+    spec = cluster_spec("registry.example/gradekit:1", workers=3, slots_per_gpu=4)
+    worker = spec["spec"]["worker"]
+    container = worker["spec"]["containers"][0]
+    assert worker["replicas"] == 3 and container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert container["args"][-4:] == ["--nthreads", "4", "--resources", "GPU=4"]
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/course", "/data"}
+    assert "resources" not in spec["spec"]["scheduler"]["spec"]["containers"][0]

@@ -49,6 +49,9 @@ def run_all(assignment: Assignment, submitted: Path, autograded: Path, *, profil
     gpu = device in ("cuda", "auto")
     if executor.remote:
         catalog = assignment.catalog()
+        if not executor.same_machine:
+            for job in pending:
+                job.threads = 0   # decided on the worker, from its own cores and slots
         calls = [Call(job.student, run_packed, (job, transfer.pack(job.submission) if job.submission.is_dir() else b"",
                                                 catalog, unsandboxed), gpu) for job in pending]
     else:

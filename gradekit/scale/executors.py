@@ -15,6 +15,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 ALLOWED_FAILURES = 2   # a local cluster's retries of a task whose worker died
+# A submission is one long task: Dask's statistical profiler (a stack sample every 10 ms) and frequent
+# system monitoring only take CPU from the kernels beside them. docs/cluster.md sets the same for clusters.
+LEAN_WORKERS = {"distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.interval": "2s",
+                "distributed.worker.memory.monitor-interval": "1s"}
 
 
 @dataclass(frozen=True)
@@ -71,11 +75,12 @@ class DaskExecutor:
         self.cluster = None
         if address.startswith("local:"):
             workers = int(address.split(":", 1)[1])
-            dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
+            dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES, **LEAN_WORKERS})
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=max(1, gpu_slots), processes=True,
                                         resources={"GPU": gpu_slots} if gpu_slots else None,
                                         dashboard_address=":0", silence_logs=40)
             address = self.cluster.scheduler_address
+        self.same_machine = self.cluster is not None   # the client knows the workers' cores
         self.client = Client(address)
         info = self.client.scheduler_info()
         self.workers = info.get("workers", {})
@@ -113,18 +118,26 @@ class DaskExecutor:
             stop.set()
 
     def _watch(self, by_key: dict, in_flight, stop: threading.Event) -> None:
-        """The students being processed now, as the scheduler sees them, for the progress bar."""
+        """The students whose runs are executing now, for the progress bar."""
+        shown: set[str] = set()
         while not stop.wait(1.0):
-            try:
-                processing = self.client.processing()
+            try:   # the workers' own view: a task queued on a worker for a free slot is not running yet
+                executing = self.client.run(_executing)
             except Exception:
                 return
-            in_flight({by_key[k].key for keys in processing.values() for k in keys if k in by_key})
+            now = {by_key[k].key for keys in executing.values() for k in keys if k in by_key}
+            if now != shown:
+                shown = now
+                in_flight(now)
 
     def close(self) -> None:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def _executing(dask_worker) -> list[str]:
+    return [str(task.key) for task in dask_worker.state.executing]
 
 
 def _why(exc: Exception) -> str:

@@ -64,7 +64,8 @@ def run_packed(job, submission: bytes, catalog, unsandboxed: bool):
     with tempfile.TemporaryDirectory(prefix="gk-task-") as tmp:
         local = Path(tmp) / "submission"
         transfer.unpack(submission, local, budget_bytes=1 << 40)   # from our own client
-        threads = max(1, (os.cpu_count() or 1) // _slots())
+        # threads 0: the client could not know this machine's cores; its submission slots share them
+        threads = job.threads or max(1, (os.cpu_count() or 1) // _slots())
         here = dataclasses.replace(job, submission=local, dest=Path(tmp) / "out" / job.assignment, threads=threads)
         record = execute.run(here)
         return dataclasses.asdict(record), transfer.pack(here.dest)
