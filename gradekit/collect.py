@@ -233,6 +233,9 @@ def _publish(student_dir: Path, assignment: str, files: dict[str, bytes], record
     existing = _tree(dest)
     if existing == files:
         summary.unchanged.append(student)
+        before = source_record(student_dir.parent, student, assignment) or {}
+        if record["submitted_at"] is None and before.get("submitted_at"):   # a later collect without --times
+            record |= {k: before[k] for k in ("submitted_at", "submitted_at_from")}
     elif existing and not replace:
         summary.kept.append(student)
         return

@@ -42,7 +42,8 @@ def test_moodle_archive_every_shape(week, tmp_path):
     assert "late: s004:" in out and "late: s001" not in out
 
     again = gradekit("collect", "tiny", str(archive), "--lms", "moodle", cwd=week).stdout
-    assert "collected 0, unchanged 3, replaced 0" in again
+    assert "collected 0, unchanged 3, replaced 0" in again   # matched by full name this time (no worksheet)
+    assert record(week, "s003")["submitted_at"] == "2026-03-04T01:30:00+11:00", "the time known before is kept"
     (week / "submitted" / "s001" / "tiny" / "tiny.ipynb").write_bytes(notebook(double="x + x"))
     kept = gradekit("collect", "tiny", str(archive), "--lms", "moodle", cwd=week).stdout
     assert "kept, differs: s001" in kept and b"x + x" in (week / "submitted" / "s001" / "tiny" / "tiny.ipynb").read_bytes()
