@@ -27,14 +27,22 @@ def sheet(course: Path) -> str:
 @pytest.fixture(scope="module")
 def pool_and_cluster(tmp_path_factory):
     """The tiny course graded twice: by the local pool and by a `local:2` Dask cluster."""
+    import dask as dask_config
+    from distributed import LocalCluster
+
+    from gradekit.scale.executors import LEAN_WORKERS
+
     base = tmp_path_factory.mktemp("cluster")
     pool, data = tiny_course(base / "pool", STUDENTS)
     dask = base / "dask"
     shutil.copytree(pool, dask)
-    for course, how in ((pool, ["--jobs", "2"]), (dask, ["--cluster", "local:2"])):
-        gradekit("run", "tiny", *how, "--data-root", str(data), cwd=course)
-        gradekit("grade", "tiny", *how, "--data-root", str(data), cwd=course)
-        gradekit("marks", "tiny", cwd=course)
+    # one cluster for both stages, as a course's would be (`local:N` is the rerun test's)
+    with dask_config.config.set(LEAN_WORKERS), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        for course, how in ((pool, ["--jobs", "2"]), (dask, ["--cluster", cluster.scheduler_address])):
+            gradekit("run", "tiny", *how, "--data-root", str(data), cwd=course)
+            gradekit("grade", "tiny", *how, "--data-root", str(data), cwd=course)
+            gradekit("marks", "tiny", cwd=course)
     return pool, dask, data
 
 
