@@ -5,6 +5,7 @@ outcomes counted; the distribution plot of `gradekit marks`."""
 from __future__ import annotations
 
 import base64
+import re
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -51,6 +52,13 @@ def _histogram(values: list[float], maximum: float) -> jinja2.runtime.Markup:
     return jinja2.utils.markupsafe.Markup(f"<svg width='{16 * len(keys)}' height='32'>{bars}</svg>")
 
 
+def _reason(text: str) -> tuple[str, str]:
+    """(grouping key, text shown): the run's own story in brackets is dropped, and reasons that differ only
+    in the student's numbers fall in one group (shown with the first student's numbers)."""
+    shown = re.sub(r"\s*\(the run: .*\)\s*$", "", text.strip())[:160]
+    return re.sub(r"\d+(\.\d+)?", "#", shown), shown
+
+
 def item_table(sheet) -> list[dict]:
     """Per item (auto and manual) its statistics over the students with a mark for it."""
     students = list(sheet.students.values())
@@ -63,7 +71,9 @@ def item_table(sheet) -> list[dict]:
                 continue
             scores.setdefault(item.id, {})[sm.student] = item.points
             if item.points < item.max and item.reason:
-                reasons.setdefault(item.id, Counter())[item.reason.strip()[:160]] += 1
+                key, shown = _reason(item.reason)
+                group = reasons.setdefault(item.id, {})
+                group.setdefault(key, [shown, 0])[1] += 1
         for item, mark in sm.manual.items():
             scores.setdefault(item, {})[sm.student] = mark.points
     totals = {sm.student: sum(s.get(sm.student, 0.0) for s in scores.values()) for sm in students}
@@ -76,7 +86,8 @@ def item_table(sheet) -> list[dict]:
         table.append({"id": item, "max": f"{maximum:g}", "mean": f"{mean:.2f}", "share": mean / maximum if maximum else 1.0,
                       "full": _pct(sum(v >= maximum for v in values) / len(values)),
                       "zero": _pct(sum(v <= 0 for v in values) / len(values)), "r": _correlation(values, rest),
-                      "svg": _histogram(values, maximum), "reasons": reasons.get(item, Counter()).most_common(3)})
+                      "svg": _histogram(values, maximum),
+                      "reasons": sorted(reasons.get(item, {}).values(), key=lambda g: -g[1])[:3]})
     return sorted(table, key=lambda row: row["share"])
 
 

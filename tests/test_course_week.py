@@ -231,3 +231,11 @@ def test_archive_limits_and_undecodable_names(tmp_path):
         read_zip(archive, "a.zip", max_files=2)
     with pytest.raises(ArchiveRefused, match="unpacks to 0 MB, more than the limit of 0 MB"):
         read_zip(archive, "a.zip", max_bytes=1500)
+
+
+def test_report_groups_failure_reasons_that_differ_only_in_numbers():
+    from gradekit.report import _reason
+    a = _reason("test accuracy 0.81 is below the 85 % bar (the run: error: cell 4 raised RuntimeError: oops)")
+    b = _reason("test accuracy 0.62 is below the 85 % bar")
+    assert a[0] == b[0] and a[1] == "test accuracy 0.81 is below the 85 % bar"
+    assert _reason("double() raised NameError")[0] != a[0]
