@@ -170,10 +170,11 @@ def test_gpu_submissions_ask_for_a_gpu_slot_where_workers_offer_them():
     try:
         assert executor.gpu_offered and executor.width == 2
         seen = []
-        calls = [Call(f"s{i}", time.sleep, (1.0,), gpu=True) for i in range(4)]
+        calls = [Call(f"s{i}", time.sleep, (1.0,), needs=(("GPU", 1), ("MEMORY", 4000))) for i in range(4)]
         started = time.time()
         results = list(executor.results(calls, seen.append))
         assert len(results) == 4 and 1.9 < time.time() - started < 4.5   # two at a time on the one worker
+        assert executor.offered == {"GPU"}, "MEMORY is asked for only where a worker offers it (else it would wait)"
     finally:
         executor.close()
 

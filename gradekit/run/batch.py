@@ -46,16 +46,17 @@ def run_all(assignment: Assignment, submitted: Path, autograded: Path, *, profil
             pending.append(job)
     if not pending:
         return results
-    gpu = device in ("cuda", "auto")
+    limits = assignment.limits[profile]   # what each run declares it needs: a GPU slot, and its memory
+    needs = ((("GPU", 1),) if device == "cuda" or (device == "auto" and limits.gpu) else ()) + (("MEMORY", limits.memory_mb),)
     if executor.remote:
         catalog = assignment.catalog()
         if not executor.same_machine:
             for job in pending:
                 job.threads = 0   # decided on the worker, from its own cores and slots
         calls = [Call(job.student, run_packed, (job, transfer.pack(job.submission) if job.submission.is_dir() else b"",
-                                                catalog, unsandboxed), gpu) for job in pending]
+                                                catalog, unsandboxed), needs) for job in pending]
     else:
-        calls = [Call(job.student, execute.run, (job,), gpu) for job in pending]
+        calls = [Call(job.student, execute.run, (job,), needs) for job in pending]
     jobs_by_student = {job.student: job for job in pending}
     bar = tqdm(total=len(students), initial=len(results), unit="submission", desc=f"run {assignment.name}",
                dynamic_ncols=True)

@@ -29,6 +29,7 @@ class Limits:
     memory_mb: int = 8192            # address space of the kernel (not with a GPU)
     processes: int = 256             # processes and threads of the kernel, all descendants
     output_mb: int = 50              # printed output kept, and the largest file the notebook may write
+    gpu: bool = False                # with --device auto, a run takes a cluster worker's GPU slot
 
     @classmethod
     def keys(cls) -> list[str]:

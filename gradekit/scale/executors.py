@@ -3,8 +3,10 @@
 LocalPool runs them in threads of this process (today's `--jobs N`). DaskExecutor submits each as one
 Dask task to a scheduler (`--cluster tcp://host:8786`) or to a LocalCluster it starts (`--cluster
 local:N`); a task whose worker died is retried by the scheduler up to `allowed-failures` times and then
-comes back as Failed with the reason. Calls that need a GPU ask for the abstract resource `GPU` when the
-cluster's workers offer it, so a worker started with `--resources GPU=4` runs four at a time."""
+comes back as Failed with the reason. A call's needs are Dask abstract resources, asked for when the
+cluster's workers offer them: `GPU` (one per run on a GPU: a worker started with `--resources GPU=4` runs
+four at a time) and `MEMORY` (the assignment's `memory_mb`: a worker with `--resources MEMORY=120000` runs
+what fits in 120 GB)."""
 from __future__ import annotations
 
 import os
@@ -26,7 +28,7 @@ class Call:
     key: str                   # the student: shown while in flight, named when it fails
     fn: Callable
     args: tuple
-    gpu: bool = False
+    needs: tuple[tuple[str, float], ...] = ()   # abstract resources, e.g. (("GPU", 1), ("MEMORY", 12000))
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,8 @@ class DaskExecutor:
         info = self.client.scheduler_info()
         self.workers = info.get("workers", {})
         self.width = sum(w.get("nthreads", 1) for w in self.workers.values()) or 1
-        self.gpu_offered = any("GPU" in w.get("resources", {}) for w in self.workers.values())
+        self.offered = {name for w in self.workers.values() for name in w.get("resources", {})}
+        self.gpu_offered = "GPU" in self.offered
         dashboard = info.get("services", {}).get("dashboard")
         self.dashboard = self.client.dashboard_link if dashboard else None
 
@@ -100,7 +103,8 @@ class DaskExecutor:
         for call in calls:
             key = f"gradekit-{call.key}-{uuid.uuid4().hex[:8]}"
             by_key[key] = call
-            resources = {"GPU": 1} if call.gpu and self.gpu_offered else None
+            # only what the workers offer: a resource no worker has would leave the task waiting forever
+            resources = {name: amount for name, amount in call.needs if name in self.offered} or None
             futures.append(self.client.submit(call.fn, *call.args, key=key, pure=False, resources=resources))
         stop = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(by_key, in_flight, stop), daemon=True)
