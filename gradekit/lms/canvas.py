@@ -33,7 +33,7 @@ def squash_name(sortable_name: str) -> str:
 
 
 def original_name(file: str) -> str:
-    """'tiny-1.ipynb' -> 'tiny.ipynb': Canvas numbers a re-uploaded file name."""
+    """'A1-1.ipynb' -> 'A1.ipynb': Canvas numbers a re-uploaded file name."""
     return _COPY.sub("", file)
 
 
