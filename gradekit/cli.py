@@ -191,15 +191,21 @@ def _executor(args):
         executor.close()
 
 
+def _roster_path(args, course: Course) -> Path | None:
+    """--roster, else the course's roster.csv when there is one."""
+    default = course.root / "roster.csv"
+    return args.roster or (default if default.exists() else None)
+
+
 def _roster(args, course: Course):
     from gradekit.lms.roster import Roster
-    path = args.roster or (course.root / "roster.csv")
-    return Roster.read(path) if (args.roster or path.exists()) else None
+    path = _roster_path(args, course)
+    return Roster.read(path) if path else None
 
 
 def _collect(args, course: Course, assignment) -> int:
     from gradekit.collect import CollectRefused, collect
-    roster = args.roster or (course.root / "roster.csv" if (course.root / "roster.csv").exists() else None)
+    roster = _roster_path(args, course)
     try:
         summary = collect(assignment, args.archive.resolve(), args.lms, course.submitted, roster=roster,
                           times=args.times, replace=args.replace, add_unknown=args.add_unknown)

@@ -66,9 +66,8 @@ def notes(grade: GradeReport, run: RunRecord | None) -> str:
     return "; ".join(parts)
 
 
-def _lateness(assignment: Assignment, students: list[str]) -> dict[str, Lateness]:
+def _lateness(assignment: Assignment, policy: LatePolicy, students: list[str]) -> dict[str, Lateness]:
     course = assignment.course
-    policy = LatePolicy.declared(assignment.declaration, str(assignment.declaration_file))
     extensions = read_extensions(course.root / "extensions" / f"{assignment.name}.csv", policy, set(students))
     found = {}
     for student in students:
@@ -84,8 +83,8 @@ def write_marks(assignment: Assignment, autograded: Path, students: list[str], m
     maxima = {item.id: item.max for grade in grades.values() for item in grade.items}
     items = assignment.manual_items()
     given = manual.read_marks(manual.path_for(marks_dir, assignment.name), {m["id"]: m["points"] for m in items}, set(students))
-    lateness = _lateness(assignment, students)
     policy = LatePolicy.declared(assignment.declaration, str(assignment.declaration_file))
+    lateness = _lateness(assignment, policy, students)
     auto_max = sum(maxima.values())
     manual_max = sum(m["points"] for m in items if not m["bonus"])   # a bonus is on top of the maximum
     max_total = auto_max + manual_max

@@ -136,6 +136,7 @@ def test_release_strips_every_solution_and_hidden_value(course, assignment):
     assert committed.read_text() == text, f"release/ is stale: run `gradekit release {assignment}`"
 
 
+@pytest.mark.slow   # 4 s: an nbgrader release (the fast lane keeps HW2's)
 def test_leak_check_catches_a_leak(course):
     gradekit("release", "ee046211_hw2", cwd=course)
     released = course / "release" / "ee046211_hw2" / "ee046211_hw2.ipynb"

@@ -74,6 +74,7 @@ def test_regrading_one_student_after_the_fix(tiny):
     assert rows(course)["h00_honest"]["tiny.extra"] == "1" and rows(course)["h00_honest"]["auto_total"] == "5"
 
 
+@pytest.mark.slow   # 4 s: a notebook run (the fast lane stays under two minutes)
 def test_a_missing_dataset_on_the_graders_side_needs_attention(tmp_path):
     """Data that vanishes between run and grade (a machine fault) is not charged to the student: the
     preflight refuses the grading, and a grader that finds data missing anyway flags the item."""

@@ -10,7 +10,7 @@ from tqdm import tqdm
 from gradekit import atomic
 from gradekit.course import Assignment
 from gradekit.records import GRADE_FILE, GradeReport
-from gradekit.scale.executors import Call, Failed, LocalPool
+from gradekit.scale.executors import Call, Failed, LocalPool, show_in_flight
 
 
 def grade_one(assignment: Assignment, run_dir: Path, *, data_root: Path, profile: str, seed: int,
@@ -49,8 +49,7 @@ def grade_all(assignment: Assignment, autograded: Path, students: list[str], *, 
         calls = [Call(s, _grade_here, (assignment, autograded / s / assignment.name, data_root, profile, seed))
                  for s in students]
     bar = tqdm(total=len(students), unit="submission", desc=f"grade {assignment.name}", dynamic_ncols=True)
-    in_flight = lambda running: bar.set_postfix_str(", ".join(sorted(running))[:120])  # noqa: E731
-    for call, outcome in executor.results(calls, in_flight):
+    for call, outcome in executor.results(calls, show_in_flight(bar)):
         student = call.key
         r = _report(autograded / student / assignment.name, outcome, profile)
         if r is None:

@@ -16,7 +16,7 @@ from gradekit.records import RunRecord
 from gradekit.run import execute, publish
 from gradekit.run.classify import SANDBOX_FAILED
 from gradekit.scale import transfer
-from gradekit.scale.executors import Call, Failed, LocalPool
+from gradekit.scale.executors import Call, Failed, LocalPool, show_in_flight
 from gradekit.scale.remote import Refused, run_packed
 
 
@@ -60,8 +60,7 @@ def run_all(assignment: Assignment, submitted: Path, autograded: Path, *, profil
     jobs_by_student = {job.student: job for job in pending}
     bar = tqdm(total=len(students), initial=len(results), unit="submission", desc=f"run {assignment.name}",
                dynamic_ncols=True)
-    in_flight = lambda running: bar.set_postfix_str(", ".join(sorted(running))[:120])  # noqa: E731
-    for call, outcome in executor.results(calls, in_flight):
+    for call, outcome in executor.results(calls, show_in_flight(bar)):
         job = jobs_by_student[call.key]
         record = _record(job, outcome)
         if record is None:   # refused by the worker: the environment's fault; nothing published, rerun next time

@@ -152,6 +152,11 @@ def _why(exc: Exception) -> str:
     return f"{name}: {exc}"
 
 
+def show_in_flight(bar) -> Callable[[set[str]], None]:
+    """The progress bar's callback: the students being processed now, after the counts."""
+    return lambda running: bar.set_postfix_str(", ".join(sorted(running))[:120])
+
+
 def executor_for(cluster: str | None, jobs: int, gpu_slots: int = 0):
     if not cluster:
         return LocalPool(jobs)
