@@ -12,6 +12,7 @@ from gradekit.data import preflight
 from gradekit.data.catalog import Catalog, DeclarationError
 from gradekit.data.preflight import Refused
 from gradekit.manual import ManualMarksError
+from gradekit.untrusted import for_terminal
 
 
 def _common(p: argparse.ArgumentParser, jobs: bool = False) -> None:
@@ -243,7 +244,7 @@ def _marks(args, course: Course, assignment) -> int:
               "(their marks are not final; fix the cause, then `gradekit grade A --student S`):")
         for student, items in sorted(sheet.attention.items()):
             for what in items:
-                print(f"  {student}: {what[:200]}")
+                print(for_terminal(f"  {student}: {what[:200]}"))
     from gradekit.marks import cost_line
     print(f"mark sheet: {sheet.path}\nfeedback:   {course.feedback}/<student>/{assignment.name}.html")
     print(f"{cost_line(json.loads((course.marks / f'{assignment.name}_cost.json').read_text()))} "

@@ -4,13 +4,16 @@ checked. An empty `points` is a mark not given yet ("manual pending"), never a z
 from __future__ import annotations
 
 import csv
-import html
 import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from markupsafe import Markup
+
 from gradekit import atomic
 from gradekit.course import Assignment
+from gradekit.pages import image_data_uri, images_of, render
+from gradekit.untrusted import for_spreadsheet, from_spreadsheet
 
 HEADER = ["student", "item", "points", "comment"]
 _MATHJAX = ('<script>window.MathJax={tex:{inlineMath:[["$","$"],["\\\\(","\\\\)"]]}};</script>'
@@ -45,24 +48,41 @@ def answer_cell(notebook: Path, item: str):
     return next((c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == item), None)
 
 
-def render_cell(cell) -> str:
+def render_cell(cell) -> Markup:
+    """A student's answer as HTML: Markdown through nbconvert's renderer with escaping on (a student's
+    HTML never runs in the marker's browser) and only checked images as attachments; code and its text
+    outputs escaped by the template; images only when their data is what they declare."""
     from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
     if cell is None:
-        return "<p class=missing>No answer cell for this item (deleted, or its nbgrader metadata was removed).</p>"
+        return render(_MISSING)
     if cell.cell_type == "markdown":
-        try:   # escaped: a student's HTML never runs in the marker's browser
-            return MarkdownWithMath(renderer=IPythonRenderer(escape=True, attachments=cell.get("attachments", {}))).render(cell.source)
+        attachments = {name: {mime: uri.split(",", 1)[1] for mime in kinds if (uri := image_data_uri(mime, kinds[mime]))}
+                       for name, kinds in (cell.get("attachments") or {}).items() if isinstance(kinds, dict)}
+        try:
+            html_text = MarkdownWithMath(renderer=IPythonRenderer(escape=True, attachments=attachments)).render(cell.source)
+            return Markup(html_text)
         except Exception:
-            return f"<pre>{html.escape(cell.source)}</pre>"
-    parts = [f"<pre>{html.escape(cell.source)}</pre>"]
+            return render("<pre>{{ source }}</pre>", source=cell.source)
+    outputs = []
     for output in cell.get("outputs", []):
         data = output.get("data", {})
-        if "image/png" in data:
-            parts.append(f"<img alt='output' src='data:image/png;base64,{data['image/png'].replace(chr(10), '')}'>")
+        images = images_of(output)
+        if images:
+            outputs.append({"image": images[0]})
         elif "text/plain" in data or "text" in output:
-            parts.append(f"<pre>{html.escape(str(data.get('text/plain', output.get('text', ''))))[:20000]}</pre>")
-    return "\n".join(parts)
+            outputs.append({"text": str(data.get("text/plain", output.get("text", "")))[:20000]})
+    return render(_CODE, source=cell.source, outputs=outputs)
+
+
+_MISSING = "<p class=missing>No answer cell for this item (deleted, or its nbgrader metadata was removed).</p>"
+_CODE = """<pre>{{ source }}</pre>
+{% for o in outputs %}{% if o.image %}<img alt="output" src="{{ o.image }}">{% else %}<pre>{{ o.text }}</pre>{% endif %}
+{% endfor %}"""
+_ITEM_PAGE = """<!doctype html><meta charset=utf-8><title>{{ a.name }}: {{ item.id }}</title><style>{{ style }}</style>{{ mathjax }}
+<h1>{{ a.title }}: {{ item.id }}</h1><p>{{ "%g"|format(item.points) }} points{{ " (bonus)" if item.bonus }} · {{ students|length }} students · mark in <code>marks/{{ a.name }}_manual.csv</code></p>
+{% for student, answer in answers %}<section id="{{ student }}"><h2>{{ student }}</h2>{{ answer }}</section>
+{% endfor %}"""
 
 
 def student_notebook(assignment: Assignment, student: str) -> Path | None:
@@ -80,18 +100,14 @@ def write_pages(assignment: Assignment, students: list[str], out_dir: Path) -> l
     pages = []
     items = assignment.manual_items()
     for item in items:
-        e = html.escape
-        parts = [f"<!doctype html><meta charset=utf-8><title>{e(assignment.name)}: {e(item['id'])}</title>"
-                 f"<style>{_STYLE}</style>{_MATHJAX}",
-                 f"<h1>{e(assignment.title)}: {e(item['id'])}</h1><p>{item['points']:g} points"
-                 f"{' (bonus)' if item['bonus'] else ''} · {len(students)} students · mark in "
-                 f"<code>marks/{e(assignment.name)}_manual.csv</code></p>"]
+        answers = []
         for student in students:
             notebook = student_notebook(assignment, student)
-            cell = answer_cell(notebook, item["id"]) if notebook else None
-            parts.append(f"<section id='{e(student)}'><h2>{e(student)}</h2>{render_cell(cell)}</section>")
+            answers.append((student, render_cell(answer_cell(notebook, item["id"]) if notebook else None)))
+        text = render(_ITEM_PAGE, a=assignment, item=item, students=students, answers=answers,
+                      style=Markup(_STYLE), mathjax=Markup(_MATHJAX))
         page = out_dir / f"{item['id']}.html"
-        atomic.write_text(page, "\n".join(parts))
+        atomic.write_text(page, text)
         pages.append(page)
     return pages
 
@@ -100,8 +116,8 @@ def write_template(path: Path, assignment: Assignment, students: list[str]) -> i
     """Add a row per (student, item) not in the file yet; rows already there (marks given) are kept as
     they are. Returns the number of rows added."""
     rows = _rows(path) if path.exists() else []
-    have = {(r.get("student", ""), r.get("item", "")) for _, r in rows}
-    added = [{"student": s, "item": m["id"], "points": "", "comment": ""}
+    have = {(from_spreadsheet(r.get("student") or ""), from_spreadsheet(r.get("item") or "")) for _, r in rows}
+    added = [{"student": for_spreadsheet(s), "item": for_spreadsheet(m["id"]), "points": "", "comment": ""}
              for s in students for m in assignment.manual_items() if (s, m["id"]) not in have]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=HEADER, lineterminator="\n", extrasaction="ignore")
@@ -125,7 +141,7 @@ def read_marks(path: Path, items: dict[str, float], students: set[str]) -> dict[
         return {}
     marks, errors = {}, []
     for number, row in _rows(path):
-        student, item = (row["student"] or "").strip(), (row["item"] or "").strip()
+        student, item = (from_spreadsheet((row["student"] or "").strip()), from_spreadsheet((row["item"] or "").strip()))
         text = (row["points"] or "").strip()
         where = f"{path.name} line {number} ({student}, {item})"
         if student not in students:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from gradekit.untrusted import for_spreadsheet
 from gradekit import atomic, manual
 from gradekit.collect import source_record
 from gradekit.course import Assignment
@@ -130,7 +131,7 @@ def write_marks(assignment: Assignment, autograded: Path, students: list[str], m
     writer.writerow(["(max)", "", "", *(_fmt(maxima[i]) for i in order), *(_fmt(m["points"]) for m in items),
                      _fmt(auto_max), _fmt(manual_max), _fmt(auto_max), _fmt(manual_max), _fmt(max_total), "", "", "",
                      _fmt(max_total), ""])
-    writer.writerows(rows)
+    writer.writerows([for_spreadsheet(c) for c in row] for row in rows)
     sheet = marks_dir / f"{assignment.name}.csv"
     atomic.write_text(sheet, out.getvalue())
     _plot_distribution(assignment, totals, auto_max, marks_dir / f"{assignment.name}_distribution.png")

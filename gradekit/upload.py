@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gradekit.untrusted import for_spreadsheet
 from gradekit import atomic
 from gradekit.collect import source_record
 from gradekit.lms.canvas import IDENTITY_COLUMNS, Gradebook
@@ -108,7 +109,7 @@ def canvas(sheet, assignment, gradebook_path: Path, roster: Roster | None, out: 
     writer.writerow(keep)
     if book.points_possible is not None:
         writer.writerow([book.points_possible[index[c]] if index[c] < len(book.points_possible) else "" for c in keep])
-    writer.writerows(rows)
+    writer.writerows([for_spreadsheet(c) for c in row] for row in rows)
     atomic.write_text(out, text.getvalue())
     return upload
 

@@ -2,7 +2,9 @@
 data root is missing, a tampered result, and the GPU-slot request."""
 from __future__ import annotations
 
+import csv
 import io
+import json
 import os
 import shutil
 import signal
@@ -111,11 +113,18 @@ def test_a_worker_without_the_data_refuses_with_the_preflights_reason(tmp_path, 
                           data_root=tmp_path / "no-data-here", seed=0, device="cpu", jobs=1, executor=executor)
     finally:
         executor.close()
-    assert results == {}
     captured = capsys.readouterr()
     err = captured.out + captured.err
-    assert "h00_honest: NOT RUN: worker tcp://" in err and "tally" in err and "gradekit data fetch" in err, err
-    assert not (course / "autograded" / "h00_honest" / "tiny" / "run.json").exists(), "nothing charged to the student"
+    assert "h00_honest: worker tcp://" in err and "trying another worker" in err, err
+    record = results["h00_honest"]   # refused twice: the student keeps a row with the reason, never a zero
+    assert record.status == "sandbox refused" and "no worker could run it" in record.reason
+    assert "tally" in record.reason and "gradekit data fetch" in record.reason, record.reason
+    assert json.loads((course / "autograded" / "h00_honest" / "tiny" / "run.json").read_text())["input_sha256"] == ""
+    gradekit("grade", "tiny", "--data-root", str(tmp_path / "no-data-here"), cwd=course, check=False)
+    marks = gradekit("marks", "tiny", cwd=course, check=False)
+    assert marks.returncode == 1 and "NEEDS ATTENTION" in marks.stdout, marks.stdout
+    row = next(r for r in csv.DictReader((course / "marks" / "tiny.csv").open()) if r["student"] == "h00_honest")
+    assert row["run_status"] == "sandbox refused" and "no worker could run it" in row["notes"] and row["final"] == ""
 
 
 def _tar(members: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
@@ -157,8 +166,8 @@ def test_the_local_publish_drops_links_and_oversized_outputs(tmp_path):
     (folder / "artifacts" / "answers.json").symlink_to("/etc/passwd")
     (folder / "artifacts" / "big.bin").write_bytes(b"x" * (11 << 20))
     warnings = enforce(folder, Limits(output_mb=1))
-    assert "a symbolic link the notebook left (artifacts/answers.json) was dropped" in warnings[0]
-    assert "more than 10 MB" in warnings[1] and list((folder / "artifacts").iterdir()) == []
+    assert "not a regular file (a link, pipe, socket or device) was dropped: artifacts/answers.json" in warnings[0]
+    assert "10 MB (`disk_mb`)" in warnings[1] and list((folder / "artifacts").iterdir()) == []
 
 
 def test_gpu_submissions_ask_for_a_gpu_slot_where_workers_offer_them():

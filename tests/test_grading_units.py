@@ -225,7 +225,7 @@ def test_one_process_serves_a_session_and_a_crash_costs_one_call(tmp_path):
     with pytest.raises(ItemFailed, match="crashed the worker process \\(exit code 3\\)"):
         code.call("die")
     assert int(code.call("count")[0]) == 1                                     # a fresh process after the crash
-    work = code._worker.work
+    work = code._worker.home
     code.close()
     assert not work.exists()
 

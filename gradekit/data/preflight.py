@@ -14,7 +14,7 @@ from gradekit import provided
 from gradekit.data import store
 from gradekit.data.catalog import Catalog
 from gradekit.run import sandbox
-from gradekit.run.limits import PidsCgroup
+from gradekit.run.limits import RunCgroup
 
 WORKER = Path(__file__).with_name("probe_worker.py")
 
@@ -70,7 +70,7 @@ def probe_readable(catalog: Catalog, data_root: Path, timeout_s: float = 300) ->
                                                      "root": str(data_root), "result": str(out / "result.json")}))
         confinement = sandbox.Confinement(workdir=work, writable=(out,), readable=(data_root,), memory_mb=16384,
                                           processes=64, file_mb=64)
-        with PidsCgroup(confinement.processes) as group:
+        with RunCgroup(confinement.processes) as group:
             done = sandbox.run(group.enter(confinement.wrap([sys.executable, "probe_worker.py"])), timeout_s, cwd=work)
         try:
             return json.loads((out / "result.json").read_text())

@@ -1,13 +1,18 @@
 """A read-only view of what one run produced, with type checks before any comparison."""
 from __future__ import annotations
 
-import json
+import io
 import math
 from functools import cached_property
 from pathlib import Path
 
 from gradekit.grading.failures import BadArtifact, MissingArtifact
 from gradekit.records import RunRecord
+from gradekit.untrusted import UntrustedData, load_npz, open_zip, read_bytes, read_json
+
+# what the graders read of one artifact at most (the published folder is bounded too: gradekit.run.publish)
+MAX_ANSWERS_BYTES = 16 << 20
+MAX_ARTIFACT_BYTES = 1 << 30
 
 
 class Lazy(dict):
@@ -45,12 +50,12 @@ class SubmissionArtifacts:
     @cached_property
     def answers(self) -> dict:
         path = self.artifacts / "answers.json"
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             return {}
         try:
-            data = json.loads(path.read_text())
-        except ValueError as exc:
-            raise BadArtifact(f"answers.json is not valid JSON: {exc}") from None
+            data = read_json(path, MAX_ANSWERS_BYTES)
+        except UntrustedData as exc:
+            raise BadArtifact(str(exc)) from None
         if not isinstance(data, dict):
             raise BadArtifact("answers.json does not hold a mapping of question ids to answers")
         return data
@@ -79,17 +84,28 @@ class SubmissionArtifacts:
         return {k: _as_number(value[k], f"{qid}[{k}]") for k in keys}
 
     # models and arrays ---------------------------------------------------------------------------
-    def exported(self, name: str):
-        """The torch.export program: a graph of tensor operations, never the student's Python code."""
-        import torch
-
-        path = self.artifacts / f"{name}.pt2"
-        if not path.exists():
-            raise self.missing(f"model '{name}'")
+    def _bytes(self, filename: str, what: str) -> bytes:
+        path = self.artifacts / filename
+        if not path.exists() and not path.is_symlink():
+            raise self.missing(what)
         try:
-            return torch.export.load(str(path))
-        except Exception as exc:
-            raise BadArtifact(f"model '{name}' could not be loaded as a torch.export program: {type(exc).__name__}") from None
+            return read_bytes(path, MAX_ARTIFACT_BYTES, what)
+        except UntrustedData as exc:
+            raise BadArtifact(str(exc)) from None
+
+    @cached_property
+    def _programs(self) -> dict:
+        return {}
+
+    def exported(self, name: str):
+        """The torch.export program: a graph of ATen operations, checked and rebuilt before torch sees it
+        (gradekit.grading.pt2), never the student's Python code. Loaded once per grading session."""
+        from gradekit.grading import pt2
+
+        if name not in self._programs:
+            data = self._bytes(f"{name}.pt2", f"model '{name}'")
+            self._programs[name] = pt2.load(data, name, MAX_ARTIFACT_BYTES)
+        return self._programs[name]
 
     def model(self, name: str):
         return self.exported(name).module()
@@ -97,11 +113,12 @@ class SubmissionArtifacts:
     def state_dict(self, name: str) -> dict:
         import torch
 
-        path = self.artifacts / f"{name}.pt"
-        if not path.exists():
-            raise self.missing(f"state_dict '{name}'")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+        data = self._bytes(f"{name}.pt", f"state_dict '{name}'")
+        try:   # torch's restricted unpickler (tensors and containers only), after the archive's bounds
+            open_zip(data, f"state_dict '{name}'", 65536, MAX_ARTIFACT_BYTES)
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        except UntrustedData as exc:
+            raise BadArtifact(str(exc)) from None
         except Exception as exc:
             raise BadArtifact(f"state_dict '{name}' is not a plain tensor dict: {type(exc).__name__}") from None
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -109,16 +126,11 @@ class SubmissionArtifacts:
         return state
 
     def arrays(self, name: str) -> dict:
-        import numpy as np
-
-        path = self.artifacts / f"{name}.npz"
-        if not path.exists():
-            raise self.missing(f"arrays '{name}'")
+        data = self._bytes(f"{name}.npz", f"arrays '{name}'")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                return {k: data[k] for k in data.files}
-        except Exception as exc:
-            raise BadArtifact(f"arrays '{name}' could not be read: {type(exc).__name__}") from None
+            return load_npz(data, f"arrays '{name}'", max_unpacked=MAX_ARTIFACT_BYTES)
+        except UntrustedData as exc:
+            raise BadArtifact(str(exc)) from None
 
 
 def _as_number(value, what: str) -> float:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from gradekit import atomic
 from gradekit.course import Assignment
-from gradekit.records import GRADE_FILE, GradeReport
-from gradekit.scale.executors import Call, Failed, LocalPool, show_in_flight
+from gradekit.records import GRADE_FILE, GradeReport, RunRecord
+from gradekit.run.classify import SANDBOX_FAILED
+from gradekit.scale.executors import Call, Failed, LocalPool, Refused, results_retrying_refusals, show_in_flight
+from gradekit.untrusted import UntrustedData, for_terminal, load_json
 
 
 def grade_one(assignment: Assignment, run_dir: Path, *, data_root: Path, profile: str, seed: int,
@@ -38,26 +39,37 @@ def grade_one(assignment: Assignment, run_dir: Path, *, data_root: Path, profile
 def grade_all(assignment: Assignment, autograded: Path, students: list[str], *, data_root: Path, profile: str,
               seed: int, jobs: int, executor=None, unsandboxed: bool = False) -> dict[str, GradeReport]:
     executor = executor or LocalPool(jobs)
-    results = {}
-    if executor.remote:
-        from gradekit.scale import transfer
-        from gradekit.scale.remote import grade_packed
-        catalog = assignment.catalog()
-        calls = [Call(s, grade_packed, (assignment, s, transfer.pack(autograded / s / assignment.name), catalog,
-                                        data_root, profile, seed, unsandboxed)) for s in students]
-    else:
-        calls = [Call(s, _grade_here, (assignment, autograded / s / assignment.name, data_root, profile, seed))
-                 for s in students]
-    bar = tqdm(total=len(students), unit="submission", desc=f"grade {assignment.name}", dynamic_ncols=True)
-    for call, outcome in executor.results(calls, show_in_flight(bar)):
-        student = call.key
-        r = _report(autograded / student / assignment.name, outcome, profile)
-        if r is None:
-            bar.write(f"  {student}: NOT GRADED: worker {outcome.worker} is not ready: {outcome.reason[:300]}")
+    results, calls = {}, []
+    for student in students:
+        run_dir = autograded / student / assignment.name
+        run = RunRecord.load(run_dir)
+        if run is not None and run.status == SANDBOX_FAILED:   # the machinery's failure: staff's, not a zero
+            results[student] = GradeReport(profile=profile, grading_error=f"the run did not complete on our side: "
+                                                                          f"{run.reason[:300]}")
+            results[student].save(run_dir)
+        elif executor.remote:
+            from gradekit.scale import transfer
+            from gradekit.scale.remote import grade_packed
+            calls.append(Call(student, grade_packed, (assignment, student, transfer.pack(run_dir),
+                                                      assignment.catalog(), data_root, profile, seed, unsandboxed)))
         else:
-            results[student] = r
-            flag = f"  [NEEDS ATTENTION: {r.attention[0][:80]}]" if r.attention else ""
-            bar.write(f"  {student}: {r.total:g} / {r.max:g}{flag}")
+            calls.append(Call(student, _grade_here, (assignment, run_dir, data_root, profile, seed)))
+    bar = tqdm(total=len(students), initial=len(results), unit="submission", desc=f"grade {assignment.name}",
+               dynamic_ncols=True)
+
+    def retrying(call: Call, refusal: Refused) -> None:
+        bar.write(for_terminal(f"  {call.key}: worker {refusal.worker}: {refusal.reason[:200]}; trying another worker"))
+
+    taken = results_retrying_refusals(executor, calls, show_in_flight(bar),
+                                      lambda call, outcome: _report(autograded / call.key / assignment.name, outcome, profile),
+                                      retrying)
+    for call, r in taken:
+        if isinstance(r, Refused):   # twice: staff's to look at, with the reason on the student's row
+            r = GradeReport(profile=profile, grading_error=f"no worker could grade it ({r.worker}: {r.reason[:300]})")
+            r.save(autograded / call.key / assignment.name)
+        results[call.key] = r
+        flag = f"  [NEEDS ATTENTION: {r.attention[0][:80]}]" if r.attention else ""
+        bar.write(for_terminal(f"  {call.key}: {r.total:g} / {r.max:g}{flag}"))
         bar.update(1)
     bar.close()
     return results
@@ -67,22 +79,26 @@ def _grade_here(assignment, run_dir, data_root, profile, seed):
     return grade_one(assignment, run_dir, data_root=data_root, profile=profile, seed=seed)
 
 
-def _report(run_dir: Path, outcome, profile: str) -> GradeReport | None:
-    """The grade report; a remote one is written into the run folder here."""
-    from gradekit.scale.remote import Refused
-    if isinstance(outcome, GradeReport):
+MAX_GRADE_BYTES = 16 << 20
+
+
+def _report(run_dir: Path, outcome, profile: str) -> GradeReport | Refused:
+    """The grade report; a remote one is checked and written into the run folder here."""
+    if isinstance(outcome, (GradeReport, Refused)):
         return outcome
-    if isinstance(outcome, Refused):
-        return None
     if isinstance(outcome, Failed):   # the grading machinery failed: staff's to look at, never the student's zero
         report = GradeReport(profile=profile, grading_error=f"grading failed: {outcome.reason}")
     else:
-        grade_text, log = outcome
-        (run_dir / "grade.log").write_text(log)
-        atomic.write_text(run_dir / GRADE_FILE, grade_text)
-        report = GradeReport.load(run_dir)
-        if report is not None:
-            return report
-        report = GradeReport(profile=profile, grading_error="the worker's grade.json could not be read")
+        grade_text, log, worker = outcome
+        try:   # the worker is ours, but what it carries was shaped by the student's run: bounded, parsed as data
+            data = load_json(grade_text[:MAX_GRADE_BYTES + 1], "the worker's grade.json")
+            if len(grade_text) > MAX_GRADE_BYTES or not isinstance(data, dict):
+                raise UntrustedData("the worker's grade.json is not a grade record")
+            report = GradeReport.from_dict(data)
+        except (UntrustedData, TypeError) as exc:
+            return Refused(worker, str(exc))
+        (run_dir / "grade.log").write_text(log[-(1 << 20):])
+        report.save(run_dir)
+        return report
     report.save(run_dir)
     return report

@@ -7,7 +7,7 @@ per call; arguments and results cross as JSON and .npz arrays.
 from __future__ import annotations
 
 import inspect
-import json
+import io
 import re
 import textwrap
 from dataclasses import dataclass
@@ -17,7 +17,7 @@ import numpy as np
 
 from gradekit.grading.definitions import collect
 from gradekit.grading.failures import BadArtifact, ItemFailed, MissingArtifact
-from gradekit.grading.worker import SandboxedWorker, WorkerGone
+from gradekit.grading.worker import Garbled, SandboxedWorker, WorkerGone
 
 
 
@@ -99,13 +99,14 @@ class StudentCode:
         arrays = {}
 
         def encode(value):
-            if type(value).__name__ == "ExportedProgram":
+            if type(value).__name__ == "ExportedProgram":   # the grader's own model, sent as its archive's bytes
                 import torch
 
-                name = f"m{n}_{len(arrays)}.pt2"
-                arrays[name.removesuffix(".pt2")] = np.zeros(0)  # keeps the names unique
-                torch.export.save(value, str(worker.path(name)))
-                return {"__exported__": name}
+                buffer = io.BytesIO()
+                torch.export.save(value, buffer)
+                key = f"m{len(arrays)}"
+                arrays[key] = np.frombuffer(buffer.getvalue(), dtype=np.uint8)
+                return {"__exported__": key}
             if type(value).__module__.startswith("PIL.") and hasattr(value, "getpixel"):  # a PIL image
                 key = f"a{len(arrays)}"
                 arrays[key] = np.asarray(value)
@@ -120,33 +121,41 @@ class StudentCode:
                               "kwargs": {k: encode(v) for k, v in c.kwargs.items()},
                               "inputs_after": c.inputs_after, "repeat": c.repeat, "probe": c.probe}
                              for c in calls]}
-        worker.path(f"request_{n}.json").write_text(json.dumps(request))
-        np.savez(worker.path(f"args_{n}.npz"), **arrays)
+        packed = io.BytesIO()
+        np.savez(packed, **arrays)
         what = calls[0].what or f"{calls[0].function}()"
         # the first request also pays for starting Python, torch and the notebook's imports
         timeout = self.timeout_s * (1 + (len(calls) - 1) / 4) + (20 if n == 1 else 0)
         try:
-            status = worker.ask(n, timeout)
+            status, data = worker.ask(request, packed.getvalue(), timeout)
         except WorkerGone as gone:
             if gone.timed_out:
                 raise ItemFailed(f"{what} did not return within {timeout:.0f} s") from None
             raise ItemFailed(f"{what} crashed the worker process (exit code {gone.returncode})") from None
+        except Garbled as garbled:   # the student's code wrote into the protocol: their call failed
+            raise ItemFailed(f"{what} sent back something that is not a result ({garbled})") from None
         if not status.get("ok"):
-            raise ItemFailed(f"{what} raised {status.get('error')}")
-        with np.load(worker.path(f"result_{n}.npz"), allow_pickle=False) as data:
-            out = []
-            for j, (call, answer) in enumerate(zip(calls, status["calls"])):
-                if not answer.get("ok"):
-                    failed = ItemFailed(f"{call.what or call.function + '()'} raised {self._explain(answer.get('error', ''))}")
-                    if not keep_going:
-                        raise failed
-                    out.append((failed, {}))
-                    continue
-                results = [None if i in answer["none"] else data[f"c{j}_out{i}"] for i in range(answer["count"])]
-                inputs = {int(k.split("_in")[1]): data[k] for k in data.files if k.startswith(f"c{j}_in")}
-                out.append((results, inputs))
-        for name in (f"request_{n}.json", f"args_{n}.npz", f"result_{n}.json", f"result_{n}.npz"):
-            worker.path(name).unlink(missing_ok=True)
+            raise ItemFailed(f"{what} raised {str(status.get('error'))[:400]}")
+        answers = status.get("calls")
+        if not isinstance(answers, list) or len(answers) != len(calls):
+            raise ItemFailed(f"{what} sent back something that is not a result (its answer is malformed)")
+        out = []
+        for j, (call, answer) in enumerate(zip(calls, answers)):
+            if not isinstance(answer, dict) or not answer.get("ok"):
+                error = answer.get("error", "") if isinstance(answer, dict) else "a malformed answer"
+                failed = ItemFailed(f"{call.what or call.function + '()'} raised {self._explain(str(error)[:400])}")
+                if not keep_going:
+                    raise failed
+                out.append((failed, {}))
+                continue
+            try:
+                count, nones = int(answer["count"]), set(answer.get("none", []))
+                results = [None if i in nones else data[f"c{j}_out{i}"] for i in range(min(count, 64))]
+            except (KeyError, TypeError, ValueError):
+                raise ItemFailed(f"{what} sent back something that is not a result (a value is missing)") from None
+            inputs = {int(k.split("_in")[1]): v for k, v in data.items()
+                      if k.startswith(f"c{j}_in") and k.split("_in")[1].isdigit()}
+            out.append((results, inputs))
         return out
 
     def _explain(self, error: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from dateutil import parser as dateparser
 
+from gradekit.untrusted import for_spreadsheet
 from gradekit.lms.identity import Identity, Located, Reported
 
 _ENTRY = re.compile(r"^(?P<name>[^_/]+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)(?P<sep>_?)(?P<rest>.*)$")
@@ -84,7 +85,7 @@ class Worksheet:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=self.header, quoting=csv.QUOTE_ALL, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: for_spreadsheet(v) for k, v in row.items()} for row in rows)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(BOM + out.getvalue(), encoding="utf-8")
 

@@ -1,15 +1,22 @@
 """Runs inside the sandbox: load a notebook's definitions once, then make the calls asked for (functions
 of the notebook, or a grader's probe of them), request after request, and write what they returned.
 
-Standalone on purpose (stdlib, numpy, torch only): the sandbox has no view of gradekit. Results leave
-as JSON and a numpy .npz, never as pickled objects, so nothing the student built crosses back.
+Standalone on purpose (stdlib, numpy, torch only): the sandbox has no view of gradekit. Requests arrive
+and results leave as length-prefixed frames on stdin and stdout (JSON, then a numpy .npz), never as
+pickled objects and never as files, so nothing the student built crosses back and no file is shared.
+Its code folder is read-only; it works in the sandbox's private /tmp.
 """
+import io
 import json
 import os
+import struct
 import sys
 import traceback
 
 import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FRAME = struct.Struct(">Q")
 
 
 def _to_array(value, where):
@@ -45,20 +52,46 @@ def _eval_only(module):
 
 def _load_definitions() -> dict:
     namespace = {"__name__": "student_definitions"}
-    exec(compile(open("definitions.py").read(), "notebook", "exec"), namespace)
+    with open(os.path.join(HERE, "definitions.py")) as f:
+        exec(compile(f.read(), "notebook", "exec"), namespace)
     return namespace
 
 
-def handle(n: str, namespace: dict) -> None:
-    """Request n: request_n.json and args_n.npz in, result_n.json and result_n.npz out."""
-    request = json.load(open(f"request_{n}.json"))
-    with np.load(f"args_{n}.npz", allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
+def _read_frame(stream) -> bytes:
+    header = stream.read(FRAME.size)
+    if len(header) < FRAME.size:
+        raise EOFError
+    (size,) = FRAME.unpack(header)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return data
+
+
+def _write_frames(protocol, *payloads: bytes) -> None:
+    for payload in payloads:
+        protocol.write(FRAME.pack(len(payload)) + payload)
+    protocol.flush()
+
+
+def _npz(arrays: dict) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def handle(request: dict, arrays: dict, namespace: dict) -> tuple[dict, dict]:
+    """One request -> (status, result arrays)."""
 
     def decode(arg):
         if isinstance(arg, dict) and "__exported__" in arg:  # a model from the grader, as a torch.export program
+            import tempfile
+
             import torch
-            return _eval_only(torch.export.load(arg["__exported__"]).module())
+            with tempfile.NamedTemporaryFile(suffix=".pt2", dir="/tmp" if os.path.isdir("/tmp") else None) as f:
+                f.write(arrays[arg["__exported__"]].tobytes())
+                f.flush()
+                return _eval_only(torch.export.load(f.name).module())
         if isinstance(arg, dict) and "__image__" in arg:  # a PIL image from the grader, sent as its pixels
             from PIL import Image
             return Image.fromarray(arrays[arg["__image__"]])
@@ -77,30 +110,37 @@ def handle(n: str, namespace: dict) -> None:
         except BaseException as exc:  # one failing call does not hide the others' results
             calls.append({"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:300]}",
                           "traceback": traceback.format_exc()[-2000:]})
-    np.savez(f"result_{n}.npz", **out)
-    json.dump({"ok": True, "calls": calls}, open(f"result_{n}.json", "w"))
+    return {"ok": True, "calls": calls}, out
 
 
 def serve() -> None:
     """One process for all of a grading session's calls (Python, torch and the notebook's imports load
-    once). Each line on stdin names a request; its number goes back on the protocol channel when the
-    result files are written. The student's own prints go to stderr, never into the protocol."""
-    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    once): a request is two frames on stdin, its answer two frames on the protocol channel. The student's
+    own prints go to stderr, never into the protocol."""
+    protocol = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
+    requests = sys.stdin.buffer
+    if os.path.isdir("/tmp"):
+        os.chdir("/tmp")   # the sandbox's private tmpfs: a function that writes files writes there
     try:
         namespace, broken = _load_definitions(), None
     except BaseException as exc:  # every request then answers with why the definitions did not load
         namespace, broken = {}, exc
-    for line in sys.stdin:
-        n = line.strip()
+    while True:
+        try:
+            request = json.loads(_read_frame(requests))
+            with np.load(io.BytesIO(_read_frame(requests)), allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except EOFError:
+            return
         try:
             if broken is not None:
                 raise broken
-            handle(n, namespace)
+            status, out = handle(request, arrays, namespace)
         except BaseException as exc:  # SystemExit too: the grader needs a reason, not silence
-            json.dump({"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:300]}",
-                       "traceback": traceback.format_exc()[-2000:]}, open(f"result_{n}.json", "w"))
-        protocol.write(n + "\n")
+            status, out = {"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:300]}",
+                           "traceback": traceback.format_exc()[-2000:]}, {}
+        _write_frames(protocol, json.dumps(status).encode(), _npz(out))
 
 
 def _one_call(j, call, namespace, decode, out):

@@ -7,17 +7,20 @@ datasets) is skipped, so a killed batch re-run picks up where it stopped and los
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from tqdm import tqdm
 
+from gradekit import atomic
 from gradekit.course import Assignment
 from gradekit.records import RunRecord
 from gradekit.run import execute, publish
 from gradekit.run.classify import SANDBOX_FAILED
 from gradekit.scale import transfer
-from gradekit.scale.executors import Call, Failed, LocalPool, show_in_flight
-from gradekit.scale.remote import Refused, run_packed
+from gradekit.scale.executors import Call, Failed, LocalPool, Refused, results_retrying_refusals, show_in_flight
+from gradekit.scale.remote import run_packed
+from gradekit.untrusted import for_terminal
 
 
 def make_job(assignment: Assignment, student: str, submission: Path, dest: Path, *, profile: str,
@@ -60,32 +63,45 @@ def run_all(assignment: Assignment, submitted: Path, autograded: Path, *, profil
     jobs_by_student = {job.student: job for job in pending}
     bar = tqdm(total=len(students), initial=len(results), unit="submission", desc=f"run {assignment.name}",
                dynamic_ncols=True)
-    for call, outcome in executor.results(calls, show_in_flight(bar)):
+
+    def retrying(call: Call, refusal: Refused) -> None:
+        bar.write(for_terminal(f"  {call.key}: worker {refusal.worker}: {refusal.reason[:200]}; trying another worker"))
+
+    taken = results_retrying_refusals(executor, calls, show_in_flight(bar),
+                                      lambda call, outcome: _record(jobs_by_student[call.key], outcome), retrying)
+    for call, record in taken:
         job = jobs_by_student[call.key]
-        record = _record(job, outcome)
-        if record is None:   # refused by the worker: the environment's fault; nothing published, rerun next time
-            bar.write(f"  {job.student}: NOT RUN: worker {outcome.worker} is not ready: {outcome.reason[:300]}")
-            bar.update(1)
-            continue
+        if isinstance(record, Refused):   # twice: the student's row says so; nothing of theirs is charged
+            record = _not_run(job, f"no worker could run it ({record.worker}: {record.reason[:300]})")
         results[job.student] = record
         bar.update(1)
-        bar.write(f"  {job.student}: {record.status} ({record.duration_s} s) {record.reason[:100]}")
+        bar.write(for_terminal(f"  {job.student}: {record.status} ({record.duration_s} s) {record.reason[:100]}"))
     bar.close()
     return results
 
 
-def _record(job: execute.Job, outcome) -> RunRecord | None:
+def _not_run(job: execute.Job, reason: str) -> RunRecord:
+    """A record of a run the machinery could not complete, published alone so that the student keeps a row
+    with the reason (grading leaves it to staff); the next `run` tries again."""
+    record = RunRecord(job.student, job.assignment, status=SANDBOX_FAILED, reason=reason, profile=job.profile,
+                       seed=job.seed, device=job.device)
+    staging = job.dest.with_name(f".{job.dest.name}.failed")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    record.save(staging)
+    atomic.replace_dir(staging, job.dest)
+    return record
+
+
+def _record(job: execute.Job, outcome) -> RunRecord | Refused:
     """The run's record; a remote result is published here, under the local publish's rules."""
-    if isinstance(outcome, RunRecord):
+    if isinstance(outcome, (RunRecord, Refused)):
         return outcome
-    if isinstance(outcome, Refused):
-        return None
     if isinstance(outcome, Failed):
-        return RunRecord(job.student, job.assignment, status=SANDBOX_FAILED, reason=f"the runner failed: {outcome.reason}")
-    data, packed = outcome
+        return _not_run(job, f"the runner failed: {outcome.reason}")
+    data, packed, worker = outcome
     try:
         transfer.publish(packed, job.dest, publish.budget_bytes(job.limits))
     except transfer.TamperedResult as exc:
-        return RunRecord(job.student, job.assignment, status=SANDBOX_FAILED,
-                         reason=f"the worker's result was refused, nothing published: {exc}")
+        return Refused(worker, f"its result was refused, nothing published: {exc}")
     return RunRecord.from_dict(data)

@@ -15,8 +15,9 @@ from gradekit.run.limits import Limits
 OK, ERROR, TIMEOUT, KERNEL_DIED, EXITED_EARLY = "ok", "error", "timeout", "kernel died", "exited early"
 NO_NOTEBOOK, INVALID_NOTEBOOK, OUTPUT_TOO_LARGE, SANDBOX_FAILED = (
     "no notebook", "invalid notebook", "output too large", "sandbox refused")
+DISK_FULL = "disk budget exceeded"
 OUTCOMES = (OK, ERROR, TIMEOUT, KERNEL_DIED, EXITED_EARLY, NO_NOTEBOOK, INVALID_NOTEBOOK, OUTPUT_TOO_LARGE,
-            SANDBOX_FAILED)
+            SANDBOX_FAILED, DISK_FULL)
 
 # papermill's exceptions, by class name, as the kernel child records them
 CELL_TIMEOUT, DEAD_KERNEL, CELL_ERROR = "CellTimeoutError", "DeadKernelError", "PapermillExecutionError"
@@ -31,6 +32,8 @@ class Outcome:
     message: str = ""
     timed_out: bool = False           # the whole-notebook wall limit was hit and the child killed
     output_tail: str = ""             # the child's last lines: only ever quoted, never searched
+    limit_hit: str = ""               # a budget the parent stopped the run at: "output", "disk" or "files"
+    out_of_memory: bool = False       # the run's memory cgroup stopped a process
 
 
 @dataclass
@@ -93,6 +96,17 @@ def classify(cells: list, events: list[dict], outcome: Outcome, limits: Limits) 
         # no student code ran: the sandbox or the kernel's start failed, never the student's doing
         why = outcome.message or _tail(outcome.output_tail) or "no reason was given"
         return done(SANDBOX_FAILED, f"the kernel could not start in the sandbox: {why[:300]}")
+    where = f" in cell {running}" if running else ""
+    if outcome.limit_hit == "output":
+        return done(OUTPUT_TOO_LARGE, f"the notebook printed more than {limits.output_mb} MB{where} (also counted: "
+                                      "output written straight to the process, e.g. to sys.stdout.fileno()); "
+                                      "the run was stopped there")
+    if outcome.limit_hit == "disk":
+        return done(DISK_FULL, f"the notebook's files passed {limits.disk_bytes >> 20} MB{where} (`disk_mb`: all a "
+                               "run may write); the run was stopped there")
+    if outcome.limit_hit == "files":
+        return done(DISK_FULL, f"the notebook created more than {limits.files} files{where} (`files`); the run "
+                               "was stopped there")
     if outcome.timed_out:
         where = f" (in cell {running})" if running else ""
         return done(TIMEOUT, f"the notebook ran past its {limits.notebook_timeout_s} s limit{where}")
@@ -102,6 +116,9 @@ def classify(cells: list, events: list[dict], outcome: Outcome, limits: Limits) 
     if outcome.exception == CELL_TIMEOUT:
         return done(TIMEOUT, f"cell {running or '?'} ran past the {limits.cell_timeout_s} s limit per cell")
     if outcome.exception == DEAD_KERNEL or (running is not None and outcome.exception not in (None, CELL_ERROR)):
+        if outcome.out_of_memory:
+            return done(KERNEL_DIED, f"the kernel died in cell {running or '?'}: it used more than its "
+                                     f"{limits.memory_mb} MB of memory (`memory_mb`, /tmp and /dev/shm included)")
         return done(KERNEL_DIED, f"the kernel died in cell {running or '?'} (killed, out of memory, or exited)")
     if not outcome.finished:
         return done(SANDBOX_FAILED, f"the runner stopped unexpectedly: {_tail(outcome.output_tail)[:300]}")

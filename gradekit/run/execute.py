@@ -18,7 +18,7 @@ from gradekit.records import RunRecord
 from gradekit.run import publish, sandbox
 from gradekit.run.classify import Outcome, classify
 from gradekit.run.kernel import write_kernel_spec
-from gradekit.run.limits import Limits, PidsCgroup
+from gradekit.run.limits import Limits, RunCgroup
 from gradekit.run.staging import NotebookProblem, Staging, stage_submission
 
 
@@ -84,7 +84,7 @@ def _execute(job: Job, staging: Staging, notebook: Path, record: RunRecord) -> s
     confinement = sandbox.Confinement(
         workdir=staging.work, writable=(staging.artifacts, staging.sockets), readable=(job.data_root,),
         memory_mb=job.limits.memory_mb, processes=job.limits.processes, file_mb=job.limits.output_mb,
-        gpu=job.device in ("cuda", "auto"), threads=job.threads)
+        tmp_mb=job.limits.tmp_mb, gpu=job.device in ("cuda", "auto"), threads=job.threads)
     jupyter = staging.jupyter
     executed = staging.executed(notebook.name)
     spec = {"input": str(notebook), "output": str(executed), "cwd": str(staging.work),
@@ -96,14 +96,19 @@ def _execute(job: Job, staging: Staging, notebook: Path, record: RunRecord) -> s
     env = {**os.environ, "JUPYTER_PATH": str(jupyter), "JUPYTER_RUNTIME_DIR": str(staging.sockets),
            "JUPYTER_DATA_DIR": str(jupyter / "data"), "JUPYTER_CONFIG_DIR": str(jupyter / "config"),
            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    with PidsCgroup(job.limits.processes) as group:
+    # the kernel's raw stdout/stderr reach this process through papermill's: the same output budget holds
+    # there, and the work and output folders are watched against the disk and file-count budgets
+    budget = sandbox.Budget(output_bytes=job.limits.output_mb << 20, folders=(staging.work, staging.artifacts),
+                            disk_bytes=job.limits.disk_bytes, files=job.limits.files)
+    with RunCgroup(job.limits.processes, job.limits.memory_mb) as group:
         if not group.enforced:
             record.warnings.append("process limit not enforced: no writable cgroup pids controller")
         write_kernel_spec(jupyter, confinement, group)
         done = sandbox.run([sys.executable, "-m", "gradekit.run.kernel", str(jupyter / "spec.json")],
-                           job.limits.notebook_timeout_s, cwd=staging.root, env=env)
+                           job.limits.notebook_timeout_s, cwd=staging.root, env=env, budget=budget)
+        out_of_memory = group.out_of_memory()
 
-    outcome = _outcome(jupyter / "outcome.json", done)
+    outcome = _outcome(jupyter / "outcome.json", done, out_of_memory)
     record.cost.update(_cost(jupyter / "outcome.json"))
     cells = nbformat.read(executed if executed.exists() else notebook, as_version=4).cells
     verdict = classify(cells, _events(jupyter / "events.jsonl"), outcome, job.limits)
@@ -118,12 +123,14 @@ def _cost(path: Path) -> dict:
         return {}   # the runner was killed: only the wall time is known
 
 
-def _outcome(path: Path, done: sandbox.Completed) -> Outcome:
+def _outcome(path: Path, done: sandbox.Completed, out_of_memory: bool) -> Outcome:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
-        return Outcome(finished=False, timed_out=done.timed_out, output_tail=done.output[-3000:])
-    return Outcome(True, data.get("exception"), data.get("message", ""), done.timed_out, done.output[-3000:])
+        return Outcome(finished=False, timed_out=done.timed_out, output_tail=done.output[-3000:],
+                       limit_hit=done.limit_hit, out_of_memory=out_of_memory)
+    return Outcome(True, data.get("exception"), data.get("message", ""), done.timed_out, done.output[-3000:],
+                   done.limit_hit, out_of_memory)
 
 
 def _events(path: Path) -> list[dict]:

@@ -19,16 +19,17 @@ import uuid
 from pathlib import Path
 
 from gradekit.run import cost
-from gradekit.run.limits import PidsCgroup
-from gradekit.run.sandbox import Confinement
+from gradekit.run.limits import RunCgroup
+from gradekit.run.sandbox import Confinement, sandbox_ids
 
 KERNEL_NAME = "gradekit-sandbox"
 
 
-def write_kernel_spec(kernels_dir: Path, confinement: Confinement, group: PidsCgroup) -> None:
+def write_kernel_spec(kernels_dir: Path, confinement: Confinement, group: RunCgroup) -> None:
     spec_dir = kernels_dir / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
-    argv = group.enter(confinement.wrap([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]))
+    argv = group.enter(confinement.wrap([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                        memory_cgroup=group.memory_enforced))
     (spec_dir / "kernel.json").write_text(json.dumps(
         {"argv": argv, "display_name": "gradekit sandbox", "language": "python"}, indent=1))
 
@@ -99,6 +100,14 @@ def main(spec_path: str) -> None:
         def _connection_file_in_runtime_dir(self) -> str:
             # The default is a file in the host's /tmp, which the sandbox cannot see; the sockets sit next to it.
             return os.path.join(jupyter_runtime_dir(), f"kernel-{uuid.uuid4().hex[:12]}.json")
+
+        def write_connection_file(self, **kwargs):
+            # written 0600 by the trusted side; the kernel runs as the sandbox account and must read it
+            result = super().write_connection_file(**kwargs)
+            ids = sandbox_ids()
+            if ids is not None:
+                os.chown(self.connection_file, *ids)
+            return result
 
     spec = json.loads(Path(spec_path).read_text())
     events = EventLog(spec["events"])

@@ -1,8 +1,9 @@
-"""What one run may use: the declared limits of an assignment, and the process-count cap that enforces
-one of them (the others are prlimit's, in gradekit.run.sandbox, and the output budget, in
-gradekit.run.kernel).
+"""What one run may use: the declared limits of an assignment, and the cgroup that enforces the process
+and memory caps (the others are prlimit's and bubblewrap's, in gradekit.run.sandbox, the output budget's
+and the disk budget's, in gradekit.run.kernel and gradekit.run.sandbox).
 
-The process cap comes from the cgroup `pids` controller.
+The process cap comes from the cgroup `pids` controller; the memory cap from the `memory` controller,
+which also charges the pages of the sandbox's own /tmp and /dev/shm (tmpfs) to the run.
 
 RLIMIT_NPROC does not bind root, nor root mapped into a user namespace, so a fork bomb run by a
 root-owned runner needs the kernel's pids controller: a cgroup of its own with pids.max, entered by the
@@ -29,70 +30,119 @@ class Limits:
     memory_mb: int = 8192            # address space of the kernel (not with a GPU)
     processes: int = 256             # processes and threads of the kernel, all descendants
     output_mb: int = 50              # printed output kept, and the largest file the notebook may write
+    tmp_mb: int = 512                # the sandbox's /tmp, and its /dev/shm, each (memory, counted in memory_mb)
+    disk_mb: int = 0                 # all the run writes (work folder and outputs); 0: ten times output_mb
+    files: int = 10000               # files and folders the run may create
     gpu: bool = False                # with --device auto, a run takes a cluster worker's GPU slot
+
+    @property
+    def disk_bytes(self) -> int:
+        return (self.disk_mb or 10 * self.output_mb) << 20
 
     @classmethod
     def keys(cls) -> list[str]:
         return [f.name for f in fields(cls)]
 
 
-_V1 = Path("/sys/fs/cgroup/pids")
-_V2 = Path("/sys/fs/cgroup")
+_V1 = Path("/sys/fs/cgroup")          # one hierarchy per controller: pids/, memory/
+_V2 = Path("/sys/fs/cgroup")          # the unified hierarchy, when it has the controllers
+_V2_ALT = Path("/sys/fs/cgroup/unified")
 
 
-def _parent() -> Path | None:
-    if (_V1 / "cgroup.procs").exists() and os.access(_V1, os.W_OK):
-        return _V1
-    controllers = _V2 / "cgroup.subtree_control"
-    if controllers.exists() and "pids" in controllers.read_text().split() and os.access(_V2, os.W_OK):
-        return _V2
-    return None
+def _writable(path: Path) -> bool:
+    return (path / "cgroup.procs").exists() and os.access(path, os.W_OK)
 
 
-class PidsCgroup:
-    """`with PidsCgroup(256) as group:` then launch `group.enter(cmd)`; on exit every process left in the
-    group is killed and the group removed."""
+def _parents() -> dict[str, Path]:
+    """controller -> the folder its run groups are made in (cgroup v1 per controller, else v2)."""
+    found = {c: _V1 / c for c in ("pids", "memory") if _writable(_V1 / c)}
+    for v2 in (_V2, _V2_ALT):
+        control = v2 / "cgroup.subtree_control"
+        if control.exists() and os.access(v2, os.W_OK):
+            enabled = control.read_text().split()
+            found.update({c: v2 for c in ("pids", "memory") if c in enabled and c not in found})
+    return found
 
-    def __init__(self, max_processes: int):
-        self.max = max_processes
-        self.path: Path | None = None
 
-    def __enter__(self) -> "PidsCgroup":
-        parent = _parent()
-        if parent is not None:
-            path = parent / f"gradekit-{uuid.uuid4().hex[:12]}"
+class RunCgroup:
+    """`with RunCgroup(processes, memory_mb) as group:` then launch `group.enter(cmd)`: every descendant is
+    counted against the process cap and the memory cap (anonymous memory and the sandbox's tmpfs pages,
+    /tmp and /dev/shm, alike); on exit every process left in the group is killed and the group removed."""
+
+    def __init__(self, max_processes: int, memory_mb: int | None = None):
+        self.max, self.memory_mb = max_processes, memory_mb
+        self.paths: dict[str, Path] = {}
+
+    def __enter__(self) -> "RunCgroup":
+        name = f"gradekit-{uuid.uuid4().hex[:12]}"
+        settings = {"pids": [("pids.max", str(self.max))]}
+        if self.memory_mb:
+            limit = str(self.memory_mb << 20)
+            settings["memory"] = [("memory.limit_in_bytes", limit), ("memory.max", limit), ("memory.swap.max", "0")]
+        for controller, parent in _parents().items():
+            if controller not in settings:
+                continue
+            path = parent / name
             try:
-                path.mkdir()
-                (path / "pids.max").write_text(str(self.max))
-                self.path = path
+                path.mkdir(exist_ok=True)
+                for key, value in settings[controller]:
+                    if (path / key).exists():
+                        (path / key).write_text(value)
+                self.paths[controller] = path
             except OSError:
-                self.path = None
+                pass
         return self
 
     @property
     def enforced(self) -> bool:
-        return self.path is not None
+        """The process cap is in force."""
+        return "pids" in self.paths
+
+    @property
+    def memory_enforced(self) -> bool:
+        return "memory" in self.paths
 
     def enter(self, cmd: list[str]) -> list[str]:
         """`cmd`, started from inside the group (a shell joins it, then execs the command)."""
-        if self.path is None:
+        folders = sorted(set(self.paths.values()))
+        if not folders:
             return cmd
-        return ["/bin/sh", "-c", f'echo $$ > {self.path}/cgroup.procs && exec "$@"', "gradekit-cgroup", *cmd]
+        joins = " && ".join(f"echo $$ > {p}/cgroup.procs" for p in folders)
+        return ["/bin/sh", "-c", f'{joins} && exec "$@"', "gradekit-cgroup", *cmd]
+
+    def out_of_memory(self) -> bool:
+        """Whether the memory cap stopped something in this group (the kernel then kills a process)."""
+        path = self.paths.get("memory")
+        if path is None:
+            return False
+        for name, key in (("memory.events", "oom_kill"), ("memory.oom_control", "oom_kill"), ("memory.failcnt", None)):
+            try:
+                text = (path / name).read_text()
+            except OSError:
+                continue
+            if key is None:
+                return int(text.strip() or 0) > 0
+            for line in text.splitlines():
+                if line.startswith(key + " "):
+                    return int(line.split()[1]) > 0
+        return False
 
     def __exit__(self, *exc) -> None:
-        if self.path is None:
-            return
-        for _ in range(50):  # kill what is left (a fork bomb's children) until the group is empty
-            pids = [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
-            if not pids:
-                break
-            for pid in pids:
+        for path in sorted(set(self.paths.values())):
+            for _ in range(50):  # kill what is left (a fork bomb's children) until the group is empty
                 try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.1)
-        try:
-            self.path.rmdir()
-        except OSError:
-            pass
+                    pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
+                except OSError:
+                    break
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                time.sleep(0.1)
+            try:
+                path.rmdir()
+            except OSError:
+                pass

@@ -8,72 +8,138 @@ NO_SANDBOX_WARNING in the run log and the mark sheet.
 """
 from __future__ import annotations
 
+import collections
 import glob
 import os
+import pwd
 import shutil
 import signal
 import subprocess
 import sys
 import sysconfig
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 NO_SANDBOX_WARNING = "NOT SANDBOXED: bubblewrap (bwrap) is missing; the submission ran as a plain subprocess"
 
 
+SANDBOX_USER = "gradekit-sandbox"   # the host account sandboxes run as when the kit runs as root
+NOBODY = 65534
+
+
+def sandbox_ids() -> tuple[int, int] | None:
+    """When the kit runs as root: the unprivileged host uid and gid a sandbox runs as (the account
+    `scripts/setup.sh` creates, or `GRADEKIT_SANDBOX_USER`; nobody where neither exists). None otherwise:
+    an unprivileged kit's sandbox runs as the kit's own user, mapped by bubblewrap."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        account = pwd.getpwnam(os.environ.get("GRADEKIT_SANDBOX_USER", SANDBOX_USER))
+        return account.pw_uid, account.pw_gid
+    except KeyError:
+        return NOBODY, NOBODY
+
+
 @dataclass(frozen=True)
 class Confinement:
     """What one sandbox may see and use."""
 
-    workdir: Path                      # cwd, writable
+    workdir: Path                      # cwd (writable unless cwd_writable is False)
     writable: tuple[Path, ...] = ()    # further writable folders (OUTPUT_DIR, kernel sockets)
     readable: tuple[Path, ...] = ()    # read-only folders (DATA_ROOT)
     memory_mb: int = 8192
     processes: int = 256
     file_mb: int = 1024
+    tmp_mb: int = 512                  # /tmp and /dev/shm, each: tmpfs, counted in memory_mb
     gpu: bool = False
     threads: int = os.cpu_count() or 1  # parallel jobs share the cores instead of oversubscribing them
+    cwd_writable: bool = True
+
+    @property
+    def home(self) -> str:
+        return str(self.workdir / ".home") if self.cwd_writable else "/tmp"
 
     def env(self) -> dict[str, str]:
-        env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin", "HOME": str(self.workdir / ".home"),
+        env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin", "HOME": self.home,
                "TMPDIR": "/tmp", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/mpl", "PYTHONDONTWRITEBYTECODE": "1",
                "LANG": "C.UTF-8", "OMP_NUM_THREADS": str(self.threads), "MKL_NUM_THREADS": str(self.threads)}
         if self.gpu:   # the worker's own device (a cluster gives each worker its GPU) and the driver's libraries
             env |= {k: os.environ[k] for k in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH") if k in os.environ}
         return env
 
-    def wrap(self, cmd: list[str]) -> list[str]:
-        """The full command line: limits, then (if available) bubblewrap, then `cmd`."""
-        (self.workdir / ".home").mkdir(exist_ok=True)
+    def address_space_mb(self, memory_cgroup: bool) -> int:
+        """The address-space cap. Without a memory cgroup the sandbox's tmpfs pages are not charged to the
+        run, so they come out of memory_mb here: /tmp, /dev/shm and the process together stay within it."""
+        if memory_cgroup:
+            return self.memory_mb
+        return max(256, self.memory_mb - 2 * self.tmp_mb)
+
+    def wrap(self, cmd: list[str], memory_cgroup: bool = False) -> list[str]:
+        """The full command line: an empty environment, limits, then (if available) bubblewrap, then `cmd`."""
+        self.prepare()
         # address space caps memory on the CPU (CUDA maps far more than it uses: no cap with a GPU);
-        # the process count is capped by gradekit.run.limits.PidsCgroup, since RLIMIT_NPROC does not bind root
-        memory = [] if self.gpu else [f"--as={self.memory_mb << 20}"]
+        # the process count is capped by gradekit.run.limits.RunCgroup, since RLIMIT_NPROC does not bind root
+        memory = [] if self.gpu else [f"--as={self.address_space_mb(memory_cgroup) << 20}"]
         limits = [shutil.which("prlimit") or "prlimit", *memory, f"--fsize={self.file_mb << 20}", "--core=0", "--"]
+        # bubblewrap's own process (PID 1 of the sandbox, readable as /proc/1/environ) starts with nothing
+        # of the kit's environment; the command gets only env()
+        clean = ["/usr/bin/env", "-i"]
         bwrap = bwrap_path()
         if bwrap is None:
-            return [*limits, *cmd]
-        return [*limits, bwrap, *self._bwrap_args(), "--", *cmd]
+            return [*clean, *[f"{k}={v}" for k, v in self.env().items()], *limits, *cmd]
+        ids = sandbox_ids()
+        if ids is None:
+            return [*clean, *limits, bwrap, *self._bwrap_args(), "--", *cmd]
+        drop = ["/usr/bin/setpriv", f"--reuid={ids[0]}", f"--regid={ids[1]}", "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all", "--no-new-privs", "--"]
+        return [*clean, *limits, bwrap, *self._bwrap_args(privileged=True), "--", *drop, *cmd]
 
-    def _bwrap_args(self) -> list[str]:
-        # an unprivileged user in a user namespace of its own, no capabilities; files of the runner's
-        # user in the bound folders appear as its own, so the work and output folders stay writable
-        args = ["--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL",
-                "--die-with-parent", "--new-session", "--clearenv",
-                "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
+    def prepare(self) -> None:
+        """The sandbox's writable folders belong to the account it runs as (when the kit is root)."""
+        home = Path(self.home)
+        if self.cwd_writable:
+            home.mkdir(exist_ok=True)
+        ids = sandbox_ids()
+        if ids is None:
+            return
+        for top in (self.workdir, *self.writable) if self.cwd_writable else self.writable:
+            for path in [top, *top.rglob("*")]:
+                os.lchown(path, *ids)
+
+    def _bwrap_args(self, privileged: bool = False) -> list[str]:
+        if privileged:
+            # bubblewrap as root mounts what the run needs (whatever the folders' owners), then setpriv drops
+            # to the unprivileged sandbox account: the kernel is that host uid, with no capabilities
+            args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+        else:
+            # an unprivileged user in a user namespace of its own, no capabilities; files of the runner's
+            # user in the bound folders appear as its own, so the work and output folders stay writable
+            args = ["--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000"]
+        size = str(self.tmp_mb << 20)
+        args += ["--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv",
+                 "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
+                 "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
+        if privileged:
+            args.remove("--cap-drop")
+            args.remove("ALL")   # setpriv needs them to drop to the sandbox account; it then drops them all
         for key, value in self.env().items():
             args += ["--setenv", key, value]
-        for system in ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc"):
-            if os.path.exists(system):
-                args += ["--ro-bind", system, system]
-        for path in _python_roots():
-            args += ["--ro-bind", path, path]
-        for path in self.readable:
-            args += ["--ro-bind", str(path), str(path)]
+        binds = [("--ro-bind", system) for system in ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc")
+                 if os.path.exists(system)]
+        binds += [("--ro-bind", path) for path in _python_roots()]
+        binds += [("--ro-bind", str(path)) for path in self.readable]
         if self.gpu:
-            for dev in glob.glob("/dev/nvidia*"):
-                args += ["--dev-bind", dev, dev]
-        for path in (self.workdir, *self.writable):
-            args += ["--bind", str(path), str(path)]
+            binds += [("--dev-bind", dev) for dev in glob.glob("/dev/nvidia*")]
+        binds += [("--bind" if self.cwd_writable else "--ro-bind", str(self.workdir))]
+        binds += [("--bind", str(path)) for path in self.writable]
+        # the folders above each mount point, made traversable (bubblewrap as root would make them 0700)
+        above = {str(parent) for _, path in binds for parent in Path(path).parents if str(parent) not in ("/", "/tmp")}
+        for folder in sorted(above, key=lambda p: (p.count("/"), p)):
+            args += ["--perms", "0755", "--dir", folder]
+        for flag, path in binds:
+            args += [flag, path, path]
         return [*args, "--chdir", str(self.workdir)]
 
 
@@ -95,7 +161,37 @@ def _python_roots() -> list[str]:
 class Completed:
     returncode: int | None      # None when killed at the wall-time limit
     timed_out: bool
-    output: str                 # combined stdout/stderr, cut to the limit
+    output: str                 # combined stdout/stderr: its head and tail, within the limit
+    limit_hit: str = ""         # "output", "disk" or "files" when a budget stopped the run; see Budget
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a running command may leave behind, watched while it runs: bytes printed straight to its
+    stdout/stderr (a kernel printing to sys.stdout.fileno() bypasses Jupyter's output messages), and the
+    disk and file count of its writable folders. Past any of them the process group is killed."""
+
+    output_bytes: int = 1 << 20
+    folders: tuple[Path, ...] = ()
+    disk_bytes: int = 0
+    files: int = 0
+
+
+def _usage(folders: tuple[Path, ...], stop_after: int) -> tuple[int, int]:
+    """(bytes on disk, entries) below `folders`, links not followed; counting stops past `stop_after`."""
+    used, count, stack = 0, 0, [str(f) for f in folders]
+    while stack and count <= stop_after:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    count += 1
+                    info = entry.stat(follow_symlinks=False)
+                    used += info.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return used, count
 
 
 def _die_with_parent() -> None:
@@ -108,18 +204,57 @@ def _die_with_parent() -> None:
 
 
 def run(cmd: list[str], timeout_s: float, *, cwd: Path, env: dict[str, str] | None = None,
-        output_limit: int = 1 << 20) -> Completed:
-    """Run a (possibly wrapped) command in its own process group; kill the group at the deadline."""
+        budget: Budget = Budget()) -> Completed:
+    """Run a (possibly wrapped) command in its own process group; kill the group at the deadline or when
+    it passes its budget. Its output is read as it comes: the head and the tail are kept, never more."""
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
-    try:
-        out, _ = proc.communicate(timeout=timeout_s)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        timed_out = True
-    text = out.decode("utf-8", "replace")
-    if len(text) > output_limit:
-        text = text[: output_limit // 2] + "\n[... output cut ...]\n" + text[-output_limit // 2:]
-    return Completed(None if timed_out else proc.returncode, timed_out, text)
+    half = budget.output_bytes // 2
+    head, tail, total, hit = bytearray(), collections.deque(), 0, []
+
+    def stop(why: str) -> None:
+        if not hit:
+            hit.append(why)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def read() -> None:
+        nonlocal total
+        kept = 0
+        for chunk in iter(lambda: proc.stdout.read1(65536), b""):
+            total += len(chunk)
+            if len(head) < half:
+                head.extend(chunk[: half - len(head)])
+            tail.append(chunk)
+            kept += len(chunk)
+            while kept - len(tail[0]) > half:
+                kept -= len(tail.popleft())
+            if total > budget.output_bytes:
+                stop("output")
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout_s
+    timed_out = False
+    while proc.poll() is None:
+        if time.monotonic() > deadline:
+            timed_out = True
+            stop("")
+            break
+        if budget.folders:
+            used, count = _usage(budget.folders, budget.files)
+            if budget.disk_bytes and used > budget.disk_bytes:
+                stop("disk")
+            elif budget.files and count > budget.files:
+                stop("files")
+        time.sleep(0.25)
+    proc.wait()
+    reader.join(timeout=5)
+    text = head.decode("utf-8", "replace")
+    if total > len(head):   # the tail, less what the head already holds
+        last = b"".join(tail)
+        rest = last[max(0, len(head) + len(last) - total):]
+        text += ("\n[... output cut ...]\n" if total > len(head) + len(rest) else "") + rest.decode("utf-8", "replace")
+    return Completed(None if timed_out else proc.returncode, timed_out, text, hit[0] if hit else "")

@@ -9,6 +9,7 @@ four at a time) and `MEMORY` (the assignment's `memory_mb`: a worker with `--res
 what fits in 120 GB)."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import uuid
@@ -29,10 +30,19 @@ class Call:
     fn: Callable
     args: tuple
     needs: tuple[tuple[str, float], ...] = ()   # abstract resources, e.g. (("GPU", 1), ("MEMORY", 12000))
+    avoid: tuple[str, ...] = ()                 # workers whose result for this call was refused: not again
 
 
 @dataclass(frozen=True)
 class Failed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A worker could not take a call (its environment is not ready), or the client could not take what it
+    sent back: not the student's fault."""
+    worker: str
     reason: str
 
 
@@ -105,7 +115,11 @@ class DaskExecutor:
             by_key[key] = call
             # only what the workers offer: a resource no worker has would leave the task waiting forever
             resources = {name: amount for name, amount in call.needs if name in self.offered} or None
-            futures.append(self.client.submit(call.fn, *call.args, key=key, pure=False, resources=resources))
+            where = {}
+            if call.avoid:   # a worker whose result was refused: another one, where there is another
+                others = [w for w in self.client.scheduler_info().get("workers", {}) if w not in call.avoid]
+                where = {"workers": others, "allow_other_workers": False} if others else {}
+            futures.append(self.client.submit(call.fn, *call.args, key=key, pure=False, resources=resources, **where))
         stop = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(by_key, in_flight, stop), daemon=True)
         watcher.start()
@@ -154,7 +168,26 @@ def _why(exc: Exception) -> str:
 
 def show_in_flight(bar) -> Callable[[set[str]], None]:
     """The progress bar's callback: the students being processed now, after the counts."""
-    return lambda running: bar.set_postfix_str(", ".join(sorted(running))[:120])
+    from gradekit.untrusted import for_terminal
+    return lambda running: bar.set_postfix_str(for_terminal(", ".join(sorted(running))[:120]))
+
+
+def results_retrying_refusals(executor, calls: list[Call], in_flight, take: Callable[[Call, object], object],
+                              on_retry: Callable[[Call, Refused], None]) -> Iterator[tuple[Call, object]]:
+    """(call, taken) for every call, where `taken = take(call, outcome)` is what the client made of the
+    outcome, or a Refused when it could not take it (the worker was not ready, or what it sent back breaks
+    the publish rules). A refused call runs once more on another worker; its second refusal comes back
+    as it is, for the caller to report on the student's row."""
+    again = []
+    for call, outcome in executor.results(calls, in_flight):
+        taken = take(call, outcome)
+        if isinstance(taken, Refused) and executor.remote:
+            on_retry(call, taken)
+            again.append(dataclasses.replace(call, avoid=(*call.avoid, taken.worker)))
+        else:
+            yield call, taken
+    for call, outcome in executor.results(again, in_flight) if again else ():
+        yield call, take(call, outcome)
 
 
 def executor_for(cluster: str | None, jobs: int, gpu_slots: int = 0):

@@ -9,19 +9,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from gradekit.scale import transfer
+from gradekit.scale.executors import Refused
 
 _READY: dict[tuple, str] = {}   # per worker process: (data root, datasets) -> "" or the refusal
-
-
-@dataclass(frozen=True)
-class Refused:
-    """This worker cannot take the task (its environment is not ready); not the student's fault."""
-    worker: str
-    reason: str
 
 
 def _worker_name() -> str:
@@ -68,7 +61,7 @@ def run_packed(job, submission: bytes, catalog, unsandboxed: bool):
         threads = job.threads or max(1, (os.cpu_count() or 1) // _slots())
         here = dataclasses.replace(job, submission=local, dest=Path(tmp) / "out" / job.assignment, threads=threads)
         record = execute.run(here)
-        return dataclasses.asdict(record), transfer.pack(here.dest)
+        return dataclasses.asdict(record), transfer.pack(here.dest), _worker_name()
 
 
 def grade_packed(assignment, student: str, run_folder: bytes, catalog, data_root: Path, profile: str, seed: int,
@@ -84,4 +77,4 @@ def grade_packed(assignment, student: str, run_folder: bytes, catalog, data_root
         run_dir = Path(tmp) / student / assignment.name
         transfer.unpack(run_folder, run_dir, budget_bytes=1 << 40)
         grade_one(assignment, run_dir, data_root=data_root, profile=profile, seed=seed)
-        return (run_dir / GRADE_FILE).read_text(), (run_dir / "grade.log").read_text()
+        return (run_dir / GRADE_FILE).read_text(), (run_dir / "grade.log").read_text(), _worker_name()
