@@ -9,9 +9,7 @@ from pathlib import Path
 
 from gradekit import atomic
 from gradekit.pages import images_of, render
-from gradekit.untrusted import UntrustedData, read_json
-
-MAX_NOTEBOOK_BYTES = 256 << 20
+from gradekit.untrusted import MAX_NOTEBOOK_BYTES, UntrustedData, read_json
 
 _PAGE = """<!doctype html><meta charset=utf-8><title>{{ a.title }}: {{ student }}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from gradekit import atomic
 from gradekit.course import Assignment
 from gradekit.pages import image_data_uri, images_of, render
-from gradekit.untrusted import for_spreadsheet, from_spreadsheet
+from gradekit.untrusted import MAX_NOTEBOOK_BYTES, for_spreadsheet, from_spreadsheet, read_json
 
 HEADER = ["student", "item", "points", "comment"]
 _MATHJAX = ('<script>window.MathJax={tex:{inlineMath:[["$","$"],["\\\\(","\\\\)"]]}};</script>'
@@ -41,8 +41,9 @@ def answer_cell(notebook: Path, item: str):
     """The student's cell for a manual item, found by its nbgrader grade_id (the release keeps it)."""
     import nbformat   # slow to import (a second): only where notebooks are read
 
-    try:
-        nb = nbformat.read(notebook, as_version=4)
+    try:   # bounded, depth-checked JSON first: the notebook is the student's
+        nb = nbformat.from_dict(read_json(notebook, MAX_NOTEBOOK_BYTES, max_depth=500))
+        nb.cells
     except Exception:
         return None
     return next((c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == item), None)

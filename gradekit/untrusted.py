@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 MAX_JSON_DEPTH = 64
+MAX_NOTEBOOK_BYTES = 256 << 20   # an executed notebook the trusted side reads (outputs are bounded by the run)
 
 
 class UntrustedData(ValueError):
@@ -70,9 +71,9 @@ def load_json(data: bytes | str, what: str, max_depth: int = MAX_JSON_DEPTH):
     return value
 
 
-def read_json(path: Path, max_bytes: int, what: str | None = None):
+def read_json(path: Path, max_bytes: int, what: str | None = None, max_depth: int = MAX_JSON_DEPTH):
     what = what or Path(path).name
-    return load_json(read_bytes(path, max_bytes, what), what)
+    return load_json(read_bytes(path, max_bytes, what), what, max_depth)
 
 
 def open_zip(data: bytes, what: str, max_entries: int, max_unpacked: int) -> zipfile.ZipFile:

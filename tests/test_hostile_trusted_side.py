@@ -33,8 +33,42 @@ ESCAPES = "raise ValueError('\\x1b[2K\\r\\x1b[1A  h00_honest: ok (1 s) all cells
 FAKE_PLOT = ("from IPython.display import display\n"
              "display({'image/png': \"x' onerror='document.body.innerHTML=1\", 'text/plain': 'plot'}, raw=True)")
 
+HONEST_MODEL = "import torch\nsubmit.model('m', torch.nn.Linear(4, 3), torch.rand(2, 4))"
+# the issue's attack: the notebook rewrites its own .pt2 so that one weight is a pickle whose loading, in
+# torch.export.load, would run a command in the grader: append a test to the graders, leave a marker
+CRAFTED_MODEL = """import json, os, pickle, zipfile
+import torch
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("touch {marker}; echo 'def test_pwned(): pass' >> {grader}",))
+submit.model('m', torch.nn.Linear(4, 3), torch.rand(2, 4))
+path = OUTPUT_DIR + '/m.pt2'
+with zipfile.ZipFile(path) as src:
+    members = {{n: src.read(n) for n in src.namelist()}}
+config_name = next(n for n in members if n.endswith('model_weights_config.json'))
+config = json.loads(members[config_name])
+fqn, meta = next(iter(config['config'].items()))
+meta['use_pickle'] = True
+members[config_name.rsplit('/', 1)[0] + '/' + meta['path_name']] = pickle.dumps(Payload())
+members[config_name] = json.dumps(config).encode()
+with zipfile.ZipFile(path, 'w') as dst:
+    for name, data in members.items():
+        dst.writestr(name, data)
+print('crafted')"""
+MODEL_GRADER = """import pytest
+import torch
+
+from gradekit.grading.checks import require
+
+
+@pytest.mark.item("tiny.model", points=2)
+def test_model(submission):
+    out = submission.model("m")(torch.rand(2, 4))
+    require(tuple(out.shape) == (2, 3), "the model must map 4 numbers to 3")
+"""
+
 SUBMISSIONS = {
-    "t00_honest": (notebook(SETUP, DOUBLE, ANSWER), "ok", 4),
+    "t00_honest": (notebook(SETUP, DOUBLE, ANSWER, HONEST_MODEL), "ok", 4),
     "t01_raw_fd_flood": (notebook(SETUP, DOUBLE, RAW_FLOOD, ANSWER), "output too large", 2),
     "t02_fills_tmp": (notebook(SETUP, DOUBLE, TMP_FILL, ANSWER), "ok", 4),
     "t03_fills_disk": (notebook(SETUP, DOUBLE, DISK_FILL, ANSWER), "disk budget exceeded", 2),
@@ -44,12 +78,19 @@ SUBMISSIONS = {
     "t07_snoops": (notebook(SETUP, DOUBLE, SNOOP, ANSWER), "ok", 4),
     "t08_terminal_escapes": (notebook(SETUP, DOUBLE, ESCAPES), "error", 2),
     "t09_fake_plot": (notebook(SETUP, DOUBLE, FAKE_PLOT, ANSWER), "ok", 4),
+    "t10_crafted_model": (None, "ok", 4),   # built with the course's paths in it, below
 }
 
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     course, data = tiny_course(tmp_path_factory.mktemp("trusted") / "course", [])
+    toml = course / "source" / "tiny" / "assignment.toml"   # torch's libraries map more than tiny's 2 GB
+    toml.write_text(toml.read_text().replace("memory_mb = 2048", "memory_mb = 8192"))
+    grader = course / "grader_tests" / "tiny" / "test_model.py"
+    grader.write_text(MODEL_GRADER)
+    crafted = CRAFTED_MODEL.format(marker=course.parent / "pwned", grader=grader)
+    SUBMISSIONS["t10_crafted_model"] = (notebook(SETUP, DOUBLE, ANSWER, crafted), "ok", 4)
     for student, (nb, _, _) in SUBMISSIONS.items():
         folder = course / "submitted" / student / "tiny"
         folder.mkdir(parents=True)
@@ -72,8 +113,20 @@ def test_each_attack_costs_only_its_author_with_a_reason(batch):
     for student, (_, status, total) in SUBMISSIONS.items():
         run, grade = _records(course, student)
         assert run["status"] == status, (student, run["reason"])
-        assert grade["total"] == total, (student, [(i["id"], i["reason"]) for i in grade["items"]])
+        base = sum(i["points"] for i in grade["items"] if i["id"] != "tiny.model")
+        assert base == total, (student, [(i["id"], i["reason"]) for i in grade["items"]])
         assert all(i["status"] != "needs attention" for i in grade["items"]), student
+
+
+@pytest.mark.slow
+def test_a_crafted_model_runs_nothing_in_the_grader(batch):
+    course = batch[0]
+    assert not (course.parent / "pwned").exists()
+    assert (course / "grader_tests" / "tiny" / "test_model.py").read_text() == MODEL_GRADER
+    model = {i["id"]: i for i in _records(course, "t10_crafted_model")[1]["items"]}["tiny.model"]
+    assert model["points"] == 0 and model["status"] == "failed" and "stored as a pickle" in model["reason"]
+    honest = {i["id"]: i for i in _records(course, "t00_honest")[1]["items"]}["tiny.model"]
+    assert honest["points"] == 2, honest
 
 
 @pytest.mark.slow

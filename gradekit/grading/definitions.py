@@ -8,11 +8,13 @@ data). A name that cannot be brought is listed with the reason, for the grader's
 from __future__ import annotations
 
 import ast
-import json
 import builtins
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from gradekit.grading.failures import BadArtifact
+from gradekit.untrusted import MAX_NOTEBOOK_BYTES, UntrustedData, read_json
 
 
 _MAGIC = re.compile(r"^\s*[%!].*$", re.M)
@@ -29,14 +31,17 @@ class Definitions:
 
 def collect(notebook: Path) -> Definitions:
     statements = _executed_statements(notebook)
-    kept = [s for s in statements if isinstance(s, _DEFINING) or (isinstance(s, ast.Assign) and _is_literal(s.value))]
-    defined = set().union(*(_bound(s) for s in kept)) | set(dir(builtins))
+    # a literal bound to plain names; `x[i] = 0` or `obj.a = 1` only modifies a name, and travels with it
+    kept = [s for s in statements if isinstance(s, _DEFINING) or (isinstance(s, ast.Assign) and _is_literal(s.value)
+                                                                   and all(_plain_target(t) for t in s.targets))]
     notebook_callables = {s.name for s in kept if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     assigners: dict[str, list[ast.stmt]] = {}
     for s in statements:
         if isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and s not in kept:
             for name in _bound(s):
                 assigners.setdefault(name, []).append(s)
+    # a kept name that later statements modify (`d = {}` then `d['k'] = 1`) is brought with them
+    defined = (set().union(*(_bound(s) for s in kept)) - set(assigners)) | set(dir(builtins))
 
     brought: set[int] = set()
     gaps: dict[str, str] = {}
@@ -98,10 +103,13 @@ def _executed_statements(notebook: Path) -> list[ast.stmt]:
     here as everywhere."""
     # plain JSON: the executed notebook is papermill's nbformat 4 file, and importing nbformat (its schema
     # validator) would cost every grading process two seconds
-    cells = json.loads(Path(notebook).read_text()).get("cells", [])
+    try:   # bounded and depth-checked: the cells and outputs are the student's
+        cells = read_json(Path(notebook), MAX_NOTEBOOK_BYTES, "the executed notebook", max_depth=500).get("cells", [])
+    except (UntrustedData, AttributeError) as exc:
+        raise BadArtifact(f"the notebook cannot be read: {exc}") from None
     out = []
-    for cell in cells:
-        if cell.get("cell_type") != "code" or cell.get("execution_count") is None:
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code" or cell.get("execution_count") is None:
             continue
         source = cell.get("source", "")
         try:
@@ -126,7 +134,25 @@ def _bound(stmt) -> set[str]:
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {stmt.name}
     targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return {name for t in targets for name in _target_names(t)}
+
+
+def _plain_target(target) -> bool:
+    return isinstance(target, ast.Name) or (isinstance(target, (ast.Tuple, ast.List)) and all(map(_plain_target, target.elts)))
+
+
+def _target_names(target) -> set[str]:
+    """The names an assignment target binds or modifies: `a`, `a, b`, and the `x` of `x[i]` or `x.attr`
+    (never the names read inside the index)."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return {n for t in target.elts for n in _target_names(t)}
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    while isinstance(target, (ast.Subscript, ast.Attribute)):
+        target = target.value
+    return {target.id} if isinstance(target, ast.Name) else set()
 
 
 def _read_names(node) -> set[str]:
