@@ -11,12 +11,15 @@ from gradekit.course import PROFILES, Course, default_data_root
 from gradekit.data import preflight
 from gradekit.data.catalog import Catalog, DeclarationError
 from gradekit.data.preflight import Refused
+from gradekit.errors import ProfileMismatch
 from gradekit.manual import ManualMarksError
 from gradekit.untrusted import for_terminal
 
 
-def _common(p: argparse.ArgumentParser, jobs: bool = False) -> None:
-    p.add_argument("--profile", choices=PROFILES, default="smoke", help="smoke: minutes on a CPU; full: the real runs")
+def _common(p: argparse.ArgumentParser, jobs: bool = False, profile: str | None = "smoke") -> None:
+    p.add_argument("--profile", choices=PROFILES, default=profile,
+                   help="smoke: minutes on a CPU; full: the real runs" + ("" if profile else
+                        " (default: the profile each submission was run with, from its run.json)"))
     p.add_argument("--data-root", type=Path, default=None, help="datasets (default: $DATA_ROOT, else ./data)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--unsandboxed", action="store_true",
@@ -55,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment")
     p.add_argument("--students", nargs="*", default=None)
     p.add_argument("--student", action="append", dest="students", help="re-grade this student (repeatable)")
-    _common(p, jobs=True)
+    _common(p, jobs=True, profile=None)
 
     p = sub.add_parser("collect", help="an LMS's submissions archive (or a folder) -> submitted/<student>/A/")
     p.add_argument("assignment")
@@ -113,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             return _data(args, course or Course.find(), data_root)
         course = course or Course.find()
         return _command(args, course, course.assignment(args.assignment), data_root)
-    except (DeclarationError, ManualMarksError) as exc:
+    except (DeclarationError, ManualMarksError, ProfileMismatch) as exc:
         print(f"gradekit: {exc}", file=sys.stderr)
         return 2
     except Refused as refusal:

@@ -21,7 +21,7 @@ img{max-width:100%;border:1px solid #eee;margin:.4em 0}td.pts{white-space:nowrap
 {% else %}
 {% if run.status != "ok" %}<p class=warn>Your notebook did not run cleanly: <b>{{ run.status }}</b>: {{ run.reason }}</p>{% endif %}
 {% for w in run.warnings %}<p class=warn>{{ w }}</p>{% endfor %}
-{% if run.standins %}<p class=warn>Smoke marks on stand-in data ({{ run.standins|join(", ") }}): not a course mark.</p>{% endif %}
+{% if run.standins %}<p class=warn>{{ "Smoke marks" if run.profile == "smoke" else "Marks" }} on stand-in data ({{ run.standins|join(", ") }}): not a course mark.</p>{% endif %}
 {% if run.rebuilt %}<p>Data: course file rebuilt by the kit ({{ run.rebuilt|join(", ") }}).</p>{% endif %}
 {% endif %}
 {% if grade.attention %}<p class=warn>Some of your work could not be graded automatically because of a problem on our side, not yours; a member of staff will look at it and your mark is not final yet.</p>{% endif %}

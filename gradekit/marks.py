@@ -61,7 +61,8 @@ def notes(grade: GradeReport, run: RunRecord | None) -> str:
             parts.append(f"run {run.status}: {run.reason}")
         parts += run.warnings
         if run.standins:
-            parts.append(f"SMOKE MARKS on stand-in data ({', '.join(run.standins)}): not valid for a course")
+            marks = "SMOKE MARKS" if run.profile == "smoke" else "MARKS"
+            parts.append(f"{marks} on stand-in data ({', '.join(run.standins)}): not valid for a course")
         if run.rebuilt:
             parts.append(f"course file rebuilt ({', '.join(run.rebuilt)})")
     return "; ".join(parts)

@@ -23,10 +23,52 @@ def release(assignment: Assignment) -> Path:
     if done.returncode != 0:
         raise SystemExit(f"nbgrader generate_assignment failed for {assignment.name}:\n{done.stdout}{done.stderr}")
     provided.write(assignment.release_dir, assignment.catalog().manifest())
+    state_limits(assignment.release_dir / assignment.notebook_name, assignment)
     leaks = solution_leaks(assignment.source_notebook, assignment.release_dir / assignment.notebook_name)
     if leaks:
         raise SystemExit(f"release of {assignment.name} still holds solution lines: {leaks[:5]}")
     return assignment.release_dir
+
+
+LIMITS_TAG = "gradekit-limits"
+
+
+def limits_text(assignment: Assignment) -> str:
+    """What the runner enforces, per profile, in the student's words: generated from assignment.toml at
+    each release, so the notebook never says other than what the grader does."""
+    profiles = [p for p in ("smoke", "full") if p in assignment.limits]
+    rows = [("time for one cell", lambda l: _duration(l.cell_timeout_s)),
+            ("time for the whole notebook", lambda l: _duration(l.notebook_timeout_s)),
+            ("memory (with /tmp and /dev/shm)", lambda l: f"{l.memory_mb:,} MB"),
+            ("largest file you write (a submitted model too)", lambda l: f"{l.output_mb} MB"),
+            ("printed output", lambda l: f"{l.output_mb} MB"),
+            ("all files the notebook writes", lambda l: f"{l.disk_bytes >> 20:,} MB"),
+            ("files it creates", lambda l: f"{l.files:,}"),
+            ("/tmp (and /dev/shm)", lambda l: f"{l.tmp_mb} MB each"),
+            ("processes and threads", lambda l: f"{l.processes}")]
+    head = "| limit | " + " | ".join(profiles) + " |\n|---|" + "---|" * len(profiles) + "\n"
+    body = "".join(f"| {name} | " + " | ".join(value(assignment.limits[p]) for p in profiles) + " |\n"
+                   for name, value in rows)
+    return ("### Limits when this notebook is graded\n\n"
+            "The grader runs your notebook from top to bottom in a sandbox with no network, and enforces these "
+            "limits (`full` is the graded run; `smoke` is the quick check on a CPU). A cell past its time limit, "
+            "or a run past a memory, file or output limit, is stopped with a reason. Only what `submit.answer`, "
+            "`submit.model`, `submit.state_dict` and `submit.arrays` hand in is graded; `submit.model` refuses, "
+            "before writing anything, a model larger than the largest file.\n\n" + head + body)
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds // 60} min" if seconds >= 120 and seconds % 60 == 0 else f"{seconds} s"
+
+
+def state_limits(notebook: Path, assignment: Assignment) -> None:
+    """Put the limits cell after the notebook's first cell (its title), replacing an earlier one."""
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells = [c for c in nb.cells if LIMITS_TAG not in c.metadata.get("tags", [])]
+    cell = nbformat.v4.new_markdown_cell(limits_text(assignment), id=LIMITS_TAG)
+    cell.metadata["tags"] = [LIMITS_TAG]
+    nb.cells.insert(1 if nb.cells else 0, cell)
+    nbformat.write(nb, notebook)
 
 
 def solution_lines(source: Path) -> set[str]:
@@ -44,5 +86,6 @@ def solution_lines(source: Path) -> set[str]:
 
 def solution_leaks(source: Path, released: Path) -> list[str]:
     nb = nbformat.read(released, as_version=4)
-    text = {line.strip() for cell in nb.cells for line in cell.source.splitlines()}
+    written = [c for c in nb.cells if LIMITS_TAG not in c.metadata.get("tags", [])]   # the kit's own cell
+    text = {line.strip() for cell in written for line in cell.source.splitlines()}
     return sorted(solution_lines(source) & text)

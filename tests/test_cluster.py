@@ -213,3 +213,21 @@ def test_the_kubernetes_recipe_gives_each_worker_a_gpu_its_slots_and_the_shared_
     assert container["args"][-4:] == ["--nthreads", "4", "--resources", "GPU=4"]
     assert {m["mountPath"] for m in container["volumeMounts"]} == {"/course", "/data"}
     assert "resources" not in spec["spec"]["scheduler"]["spec"]["containers"][0]
+
+
+def test_a_refused_result_is_a_refusal_to_retry_and_a_failed_runner_keeps_the_row(tmp_path):
+    """What the client makes of a worker's answer: a result that breaks the publish rules is a refusal
+    (run again elsewhere, then reported); a runner that failed leaves a record on the student's row."""
+    from gradekit.course import Course
+    from gradekit.run.batch import _record, make_job
+    from gradekit.scale.executors import Failed, Refused
+
+    course, data = tiny_course(tmp_path / "course", ["h00_honest"])
+    job = make_job(Course(course).assignment("tiny"), "h00_honest", course / "submitted" / "h00_honest" / "tiny",
+                   course / "autograded" / "h00_honest" / "tiny", profile="smoke", data_root=data, seed=0, device="cpu")
+    refused = _record(job, ({"student": "h00_honest"}, b"not a tar", "tcp://10.0.0.9:1234"))
+    assert isinstance(refused, Refused) and refused.worker == "tcp://10.0.0.9:1234" and "not a readable" in refused.reason
+    assert not job.dest.exists(), "nothing of a refused result is published"
+    failed = _record(job, Failed("OSError: disk full"))
+    assert failed.status == "sandbox refused" and "disk full" in failed.reason
+    assert json.loads((job.dest / "run.json").read_text())["status"] == "sandbox refused"

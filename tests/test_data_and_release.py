@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, gradekit
+from test_limits_stated import check_release_states_limits
 from gradekit.course import Course
 from gradekit.data import store, synth
 from gradekit.release import solution_leaks
@@ -134,6 +135,7 @@ def test_release_strips_every_solution_and_hidden_value(course, assignment):
         assert hidden not in text, hidden
     committed = REPO / "release" / assignment / f"{assignment}.ipynb"
     assert committed.read_text() == text, f"release/ is stale: run `gradekit release {assignment}`"
+    check_release_states_limits(course, assignment)
 
 
 @pytest.mark.slow   # 4 s: an nbgrader release (the fast lane keeps HW2's)

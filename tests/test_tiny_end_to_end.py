@@ -83,3 +83,14 @@ def test_a_missing_dataset_on_the_graders_side_needs_attention(tmp_path):
     (data / "tiny" / "values.npy").unlink()
     refused = gradekit("grade", "tiny", "--data-root", str(data), cwd=course, check=False)
     assert refused.returncode == 2 and "dataset 'tally'" in refused.stderr and "missing: tiny/values.npy" in refused.stderr
+
+
+@pytest.mark.slow   # a run and two gradings: seconds the fast lane does not have
+def test_a_full_profile_run_is_graded_as_full(tmp_path):
+    course, data = tiny_course(tmp_path / "course", ["h00_honest"])
+    gradekit("run", "tiny", "--profile", "full", "--data-root", str(data), cwd=course)
+    gradekit("grade", "tiny", "--data-root", str(data), cwd=course)
+    grade = json.loads((course / "autograded" / "h00_honest" / "tiny" / "grade.json").read_text())
+    assert grade["profile"] == "full" and grade["total"] == 4
+    refused = gradekit("grade", "tiny", "--profile", "smoke", "--data-root", str(data), cwd=course, check=False)
+    assert refused.returncode == 2 and "h00_honest was run with profile full" in refused.stderr, refused.stderr

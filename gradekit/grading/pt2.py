@@ -43,7 +43,7 @@ _SYMBOLIC = re.compile(r"^(_operator\.(getitem|add|sub|mul|floordiv|truediv|mod|
                        r"|math\.(ceil|floor|trunc|sqrt))$")
 # operators that reach files, print, or re-point storage: no model needs them to compute its outputs
 _REFUSED_OPS = {"from_file", "save", "_print", "warn", "record_stream", "set_", "set_data", "_test_warn_in_autograd",
-                "_cufft_set_plan_cache_max_size", "_cufft_clear_plan_cache", "_assert_async"}
+                "_cufft_set_plan_cache_max_size", "_cufft_clear_plan_cache"}
 _EXPR_WORDS = {"Symbol", "Integer", "Rational", "Float", "Add", "Mul", "Pow", "Mod", "Max", "Min", "Abs", "Eq", "Ne",
                "Lt", "Le", "Gt", "Ge", "StrictLessThan", "StrictGreaterThan", "LessThan", "GreaterThan", "Equality",
                "Unequality", "And", "Or", "Not", "true", "false", "True", "False", "oo", "zoo", "nan", "FloorDiv",

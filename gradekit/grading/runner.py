@@ -8,6 +8,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from gradekit.course import Assignment
+from gradekit.errors import ProfileMismatch
 from gradekit.records import GRADE_FILE, GradeReport, RunRecord
 from gradekit.run.classify import SANDBOX_FAILED
 from gradekit.scale.executors import Call, Failed, LocalPool, Refused, results_retrying_refusals, show_in_flight
@@ -36,13 +37,30 @@ def grade_one(assignment: Assignment, run_dir: Path, *, data_root: Path, profile
     return result
 
 
-def grade_all(assignment: Assignment, autograded: Path, students: list[str], *, data_root: Path, profile: str,
+def graded_profiles(autograded: Path, assignment: str, students: list[str], asked: str | None) -> dict[str, str]:
+    """student -> the profile to grade with: the one its run was made with (run.json). Raises
+    ProfileMismatch, before anything is graded, when `asked` differs from a run's."""
+    found = {}
+    for student in students:
+        run = RunRecord.load(autograded / student / assignment)
+        found[student] = (run.profile if run is not None and run.profile else None) or asked or "smoke"
+    wrong = sorted(s for s, p in found.items() if asked and p != asked)
+    if wrong:
+        raise ProfileMismatch(f"--profile {asked}: {', '.join(wrong[:5])}{' and more' if len(wrong) > 5 else ''} "
+                              f"{'was' if len(wrong) == 1 else 'were'} run with profile {found[wrong[0]]}; grade "
+                              f"without --profile (each run is graded with its own), or run again with --profile {asked}")
+    return found
+
+
+def grade_all(assignment: Assignment, autograded: Path, students: list[str], *, data_root: Path, profile: str | None,
               seed: int, jobs: int, executor=None, unsandboxed: bool = False) -> dict[str, GradeReport]:
+    """`profile`: None grades each run with the profile it was made with; a profile refuses runs of another."""
     executor = executor or LocalPool(jobs)
+    profiles = graded_profiles(autograded, assignment.name, students, profile)
     results, calls = {}, []
     for student in students:
         run_dir = autograded / student / assignment.name
-        run = RunRecord.load(run_dir)
+        run, profile = RunRecord.load(run_dir), profiles[student]
         if run is not None and run.status == SANDBOX_FAILED:   # the machinery's failure: staff's, not a zero
             results[student] = GradeReport(profile=profile, grading_error=f"the run did not complete on our side: "
                                                                           f"{run.reason[:300]}")
@@ -61,11 +79,11 @@ def grade_all(assignment: Assignment, autograded: Path, students: list[str], *, 
         bar.write(for_terminal(f"  {call.key}: worker {refusal.worker}: {refusal.reason[:200]}; trying another worker"))
 
     taken = results_retrying_refusals(executor, calls, show_in_flight(bar),
-                                      lambda call, outcome: _report(autograded / call.key / assignment.name, outcome, profile),
-                                      retrying)
+                                      lambda call, outcome: _report(autograded / call.key / assignment.name, outcome,
+                                                                    profiles[call.key]), retrying)
     for call, r in taken:
         if isinstance(r, Refused):   # twice: staff's to look at, with the reason on the student's row
-            r = GradeReport(profile=profile, grading_error=f"no worker could grade it ({r.worker}: {r.reason[:300]})")
+            r = GradeReport(profile=profiles[call.key], grading_error=f"no worker could grade it ({r.worker}: {r.reason[:300]})")
             r.save(autograded / call.key / assignment.name)
         results[call.key] = r
         flag = f"  [NEEDS ATTENTION: {r.attention[0][:80]}]" if r.attention else ""

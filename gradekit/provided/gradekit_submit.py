@@ -12,6 +12,7 @@ Only public packages are used, so the notebook runs the same in Jupyter, Colab o
 """
 from __future__ import annotations
 
+import io
 import json
 import numbers
 import os
@@ -38,6 +39,32 @@ def _plain(value):
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     raise TypeError(f"cannot submit a value of type {type(value).__name__}; use numbers, lists, dicts or strings")
+
+
+def _file_limit() -> int | None:
+    """The largest file this process may write (the grader's `output_mb`, as RLIMIT_FSIZE), or None where
+    nothing limits it (Jupyter, Colab)."""
+    try:
+        import resource
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    except (ImportError, ValueError, OSError):
+        return None
+    return None if limit == resource.RLIM_INFINITY else limit
+
+
+def _check_size(name: str, size: int) -> None:
+    """Refuse, before anything is written, a file the grader could not accept: no half-written file, and
+    the kernel lives on (a write stopped by the limit can kill it later, from torch's zip writer)."""
+    limit = _file_limit()
+    if limit is not None and size > limit:
+        raise ValueError(f"{name} is {size / (1 << 20):.1f} MB; the grader accepts files up to "
+                         f"{limit / (1 << 20):.0f} MB (`output_mb`): make the model smaller (fewer or narrower "
+                         "layers) and submit again. Nothing was written.")
+
+
+def _write_bytes(path: Path, name: str, data: bytes) -> None:
+    _check_size(name, len(data))
+    _atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -91,7 +118,9 @@ class Submission:
                 raise RuntimeError(
                     f"{name}: the model's forward fixes the batch size, so the graders could not feed it their own "
                     "batches. Use x.flatten(1) or x.view(x.size(0), -1), not len(x) or a number, to flatten.") from exc
-        _atomic_write(self.dir / f"{name}.pt2", lambda tmp: torch.export.save(program, tmp))
+        buffer = io.BytesIO()   # measured in memory first: see _check_size
+        torch.export.save(program, buffer)
+        _write_bytes(self.dir / f"{name}.pt2", name, buffer.getvalue())
         n_params = sum(p.numel() for p in model.parameters())
         print(f"[submitted] model {name}: {n_params:,} parameters, input {tuple(example.shape[1:])}")
 
@@ -99,7 +128,9 @@ class Submission:
         import torch
 
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        _atomic_write(self.dir / f"{name}.pt", lambda tmp: torch.save(state, tmp))
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        _write_bytes(self.dir / f"{name}.pt", name, buffer.getvalue())
         print(f"[submitted] state_dict {name}: {len(state)} tensors")
 
     def arrays(self, name: str, **arrays) -> None:
@@ -107,9 +138,7 @@ class Submission:
 
         plain = {k: (v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)) for k, v in arrays.items()}
 
-        def write(tmp):
-            with open(tmp, "wb") as f:
-                np.savez_compressed(f, **plain)
-
-        _atomic_write(self.dir / f"{name}.npz", write)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **plain)
+        _write_bytes(self.dir / f"{name}.npz", name, buffer.getvalue())
         print(f"[submitted] arrays {name}: {', '.join(f'{k}{v.shape}' for k, v in plain.items())}")
