@@ -248,3 +248,31 @@ def test_terminal_lines_and_spreadsheet_cells_are_neutralised():
     assert for_spreadsheet("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
     assert for_spreadsheet("@SUM(A1)") == "'@SUM(A1)" and for_spreadsheet("-1") == "-1" and for_spreadsheet(3.5) == 3.5
     assert for_spreadsheet("plain") == "plain"
+
+
+def test_a_hand_in_is_staged_without_following_its_links(tmp_path):
+    """A link in a hand-in would make the runner copy the file it points to (read with the runner's rights)
+    into the student's work folder; only regular files and folders are staged."""
+    import nbformat
+
+    from gradekit.run.staging import Staging, stage_submission
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the answer key")
+    hand_in = tmp_path / "submitted" / "s" / "A"
+    (hand_in / "data").mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(), hand_in / "A.ipynb")
+    (hand_in / "data" / "key.txt").symlink_to(secret)
+    (hand_in / "linked_dir").symlink_to(tmp_path)
+    os.mkfifo(hand_in / "pipe")
+    (hand_in / "data" / "mine.txt").write_text("mine")
+    staging = Staging.create(tmp_path / "autograded" / "s" / "A")
+    notebook, warnings = stage_submission(hand_in, "A", staging, {})
+    assert (staging.work / "data" / "mine.txt").read_text() == "mine" and notebook.exists()
+    assert not (staging.work / "data" / "key.txt").exists() and not (staging.work / "linked_dir").exists()
+    assert not (staging.work / "pipe").exists()
+    assert "data/key.txt" in warnings[0] and "linked_dir" in warnings[0] and "pipe" in warnings[0]
+    (hand_in / "A.ipynb").unlink()
+    (hand_in / "A.ipynb").symlink_to(secret)
+    with pytest.raises(Exception, match="not a valid notebook.*not a regular file"):
+        stage_submission(hand_in, "A", Staging.create(tmp_path / "autograded" / "s2" / "A"), {})

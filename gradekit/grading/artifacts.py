@@ -41,7 +41,7 @@ class SubmissionArtifacts:
     def _context(self) -> str:
         if self.run.status == "ok":
             return ""
-        return f" (the run: {self.run.status}: {self.run.reason[:160]})"
+        return f" (the run: {self.run.status}: {self.run.reason})"
 
     def missing(self, what: str) -> MissingArtifact:
         return MissingArtifact(f"{what} was not submitted{self._context()}")

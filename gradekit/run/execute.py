@@ -42,7 +42,7 @@ class Job:
         digest = hashlib.sha256(f"{__version__}|{self.profile}|{self.seed}|{self.device}".encode())
         digest.update(json.dumps(self.manifest, sort_keys=True).encode())
         if self.submission.is_dir():
-            for path in sorted(p for p in self.submission.rglob("*") if p.is_file()):
+            for path in sorted(p for p in self.submission.rglob("*") if p.is_file() and not p.is_symlink()):
                 digest.update(str(path.relative_to(self.submission)).encode())
                 digest.update(path.read_bytes())
         return digest.hexdigest()

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from gradekit import provided
+from gradekit.untrusted import MAX_NOTEBOOK_BYTES, load_json, read_bytes
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,22 @@ class NotebookProblem(Exception):
         self.status, self.reason = status, reason
 
 
+def _copy_regular(source: Path, dest: Path) -> list[str]:
+    """Copy the hand-in's regular files and folders; a link, pipe or device is left out (copying through a
+    link would put the file it points to, read with the runner's rights, in the student's work folder)."""
+    skipped = []
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            skipped.append(str(relative))
+        elif path.is_dir():
+            (dest / relative).mkdir(parents=True, exist_ok=True)
+        elif not any(p.is_symlink() for p in path.parents if source in p.parents):
+            (dest / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest / relative, follow_symlinks=False)
+    return [f"left out of the run, not regular files: {', '.join(skipped[:5])}"] if skipped else []
+
+
 def find_notebook(folder: Path, assignment: str) -> Path | None:
     preferred = folder / f"{assignment}.ipynb"
     if preferred.exists():
@@ -81,15 +98,14 @@ def stage_submission(submission: Path, assignment: str, staging: Staging, manife
         found = sorted(p.name for p in submission.iterdir()) if submission.is_dir() else []
         raise NotebookProblem(NO_NOTEBOOK, f"no {assignment}.ipynb (nor a single other .ipynb) was handed in; "
                                            f"found: {', '.join(found) or 'nothing'}")
-    try:
-        nb = nbformat.read(notebook, as_version=4)
+    try:   # never through a link, bounded, depth-checked: the hand-in is the student's
+        nb = nbformat.from_dict(load_json(read_bytes(notebook, MAX_NOTEBOOK_BYTES), notebook.name, max_depth=500))
         nbformat.validate(nb)
     except Exception as exc:  # not JSON, not a notebook, wrong schema: all the same to the student
         raise NotebookProblem(INVALID_NOTEBOOK, f"{notebook.name} is not a valid notebook: "
                                                 f"{type(exc).__name__}: {str(exc)[:300]}") from None
-    shutil.copytree(submission, staging.work, dirs_exist_ok=True)
+    warnings = _copy_regular(submission, staging.work)
     provided.write(staging.work, manifest)   # whatever the student did to them, the runner's copies are used
-    warnings = []
     if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
         warnings.append("no cell tagged 'parameters': the runner's values were injected at the top")
     # every cell gets an id (nbformat 4.5): the run's events name cells by it
