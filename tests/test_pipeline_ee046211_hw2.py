@@ -87,3 +87,41 @@ def test_solve_earns_every_auto_point(data_root, tmp_path):
     result, course = solve(A, data_root, tmp_path)
     assert result["run"] == "ok" and result["total"] == result["max"] == AUTO_MAX, result
     assert (course / "solutions" / A / "artifacts" / "task2_mlp.pt2").exists()
+
+
+TRANSPOSED_INIT = """import math
+import torch
+def xavier_init(fan_in, fan_out):
+    bound = math.sqrt(6.0 / (fan_in + fan_out))
+    return torch.empty(fan_in, fan_out).uniform_(-bound, bound)
+def kaiming_init(fan_in, fan_out):
+    return torch.randn(fan_out, fan_in) * math.sqrt(2.0 / fan_in)
+"""
+
+
+def test_a_transposed_init_earns_the_declared_share(tmp_path, data_root):
+    """Xavier drawn right in (fan_in, fan_out): half its points, with the reason; Kaiming in the stated
+    shape: all of them. The graders' own file, on a notebook holding only these definitions."""
+    import json
+    import subprocess
+    import sys
+
+    import nbformat
+
+    from conftest import REPO
+
+    run_dir = tmp_path / "autograded" / "s" / A
+    run_dir.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(TRANSPOSED_INIT, execution_count=1)]
+    nbformat.write(nb, run_dir / f"{A}.ipynb")
+    (run_dir / "run.json").write_text(json.dumps({"status": "ok", "profile": "smoke"}))
+    grader = REPO / "grader_tests" / A
+    done = subprocess.run([sys.executable, "-m", "pytest", str(grader / "test_task1_init.py"), "-p", "gradekit.grading.plugin",
+                           "-p", "no:cacheprovider", "-q", "-k", "xavier or kaiming", f"--rootdir={grader}",
+                           f"--gk-run-dir={run_dir}", f"--gk-report={run_dir / 'grade.json'}", f"--gk-data-root={data_root}",
+                           f"--gk-course={REPO}", f"--gk-assignment={A}"], capture_output=True, text=True, cwd=grader)
+    items = {i["id"]: i for i in json.loads((run_dir / "grade.json").read_text())["items"]}
+    assert items["t1.xavier_init"]["points"] == 2, (items, done.stdout[-2000:])
+    assert "in shape (fan_in, fan_out)" in items["t1.xavier_init"]["reason"]
+    assert items["t1.kaiming_init"]["points"] == 4, items
