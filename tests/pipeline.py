@@ -88,3 +88,28 @@ def check_spec_points(rows: dict[str, dict], auto_max: float, manual: dict[str, 
     top = rows["(max)"]
     assert top["max_total"] == "100" and top["auto_max"] == f"{auto_max:g}" and top["manual_max"] == f"{sum(manual.values()):g}"
     assert {c.removesuffix(" (manual)"): float(top[c]) for c in top if c.endswith("(manual)")} == manual
+
+
+def grade_with_one_grader_file(assignment: str, grader_file: str, definitions: str, tmp_path: Path, data_root: Path,
+                               select: str) -> dict[str, dict]:
+    """The items of one of the assignment's own grader files (`-k select`), graded on an executed notebook
+    that holds only `definitions`: for items that call student functions, without a whole run."""
+    import subprocess
+    import sys
+
+    import nbformat
+
+    run_dir = tmp_path / "autograded" / "s" / assignment
+    run_dir.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(definitions, execution_count=1)]
+    nbformat.write(nb, run_dir / f"{assignment}.ipynb")
+    (run_dir / "run.json").write_text(json.dumps({"status": "ok", "profile": "smoke"}))
+    grader = REPO / "grader_tests" / assignment
+    done = subprocess.run([sys.executable, "-m", "pytest", str(grader / grader_file), "-p", "gradekit.grading.plugin",
+                           "-p", "no:cacheprovider", "-q", "-k", select, f"--rootdir={grader}", f"--gk-run-dir={run_dir}",
+                           f"--gk-report={run_dir / 'grade.json'}", f"--gk-data-root={data_root}", f"--gk-course={REPO}",
+                           f"--gk-assignment={assignment}"], capture_output=True, text=True, cwd=grader)
+    report = run_dir / "grade.json"
+    assert report.exists(), done.stdout[-2000:] + done.stderr[-2000:]
+    return {i["id"]: i for i in json.loads(report.read_text())["items"]}

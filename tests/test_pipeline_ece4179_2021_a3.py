@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import batch_fixture, check_marks, check_spec_points, expected_marks, mark_sheet, outcome, solve
+from pipeline import (batch_fixture, check_marks, check_spec_points, expected_marks, grade_with_one_grader_file,
+                      mark_sheet, outcome, solve)
 
 A = "ece4179_2021_a3"
 EXPECTED = expected_marks(A)
@@ -52,3 +53,19 @@ def json_items(course):
     import json
 
     return json.loads((course / "solutions" / A / "grade.json").read_text())["items"]
+
+
+TRANSPOSED_CONFUSION = """import numpy as np
+def confusion_matrix(y_true, y_pred, num_classes):
+    out = np.zeros((num_classes, num_classes), dtype=np.int64)
+    for t, p in zip(np.asarray(y_true), np.asarray(y_pred)):
+        out[p, t] += 1   # the true class in columns
+    return out
+"""
+
+
+def test_a_transposed_confusion_matrix_earns_the_declared_share(tmp_path, data_root):
+    items = grade_with_one_grader_file(A, "test_q1_shallow_cnn.py", TRANSPOSED_CONFUSION, tmp_path, data_root,
+                                       "confusion_matrix_function")
+    item = items["q1.4.confusion_matrix"]
+    assert item["points"] == 1.5 and "true class in columns" in item["reason"], item

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import gradekit
-from pipeline import batch_fixture, check_marks, expected_marks, outcome, solve
+from pipeline import batch_fixture, check_marks, expected_marks, grade_with_one_grader_file, outcome, solve
 
 A = "ee046211_hw2"
 EXPECTED = expected_marks(A)
@@ -102,26 +102,7 @@ def kaiming_init(fan_in, fan_out):
 def test_a_transposed_init_earns_the_declared_share(tmp_path, data_root):
     """Xavier drawn right in (fan_in, fan_out): half its points, with the reason; Kaiming in the stated
     shape: all of them. The graders' own file, on a notebook holding only these definitions."""
-    import json
-    import subprocess
-    import sys
-
-    import nbformat
-
-    from conftest import REPO
-
-    run_dir = tmp_path / "autograded" / "s" / A
-    run_dir.mkdir(parents=True)
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(TRANSPOSED_INIT, execution_count=1)]
-    nbformat.write(nb, run_dir / f"{A}.ipynb")
-    (run_dir / "run.json").write_text(json.dumps({"status": "ok", "profile": "smoke"}))
-    grader = REPO / "grader_tests" / A
-    done = subprocess.run([sys.executable, "-m", "pytest", str(grader / "test_task1_init.py"), "-p", "gradekit.grading.plugin",
-                           "-p", "no:cacheprovider", "-q", "-k", "xavier or kaiming", f"--rootdir={grader}",
-                           f"--gk-run-dir={run_dir}", f"--gk-report={run_dir / 'grade.json'}", f"--gk-data-root={data_root}",
-                           f"--gk-course={REPO}", f"--gk-assignment={A}"], capture_output=True, text=True, cwd=grader)
-    items = {i["id"]: i for i in json.loads((run_dir / "grade.json").read_text())["items"]}
-    assert items["t1.xavier_init"]["points"] == 2, (items, done.stdout[-2000:])
+    items = grade_with_one_grader_file(A, "test_task1_init.py", TRANSPOSED_INIT, tmp_path, data_root, "xavier or kaiming")
+    assert items["t1.xavier_init"]["points"] == 2, items
     assert "in shape (fan_in, fan_out)" in items["t1.xavier_init"]["reason"]
     assert items["t1.kaiming_init"]["points"] == 4, items

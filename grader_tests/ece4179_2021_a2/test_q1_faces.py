@@ -19,6 +19,8 @@ SIZES = (16, 64)
 DEFAULT_INIT_BOUND = 1 / math.sqrt(4096)          # nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
 DEFAULT_INIT_STD = DEFAULT_INIT_BOUND / math.sqrt(3)
 ANGLE_COSINE = 0.99                               # smallest principal-angle cosine between the subspaces
+# eigenfaces as columns (4096, n), the SVD's own layout: the release asks for one per row, (n, 4096)
+TRANSPOSED_SHARE = 0.5
 
 
 def shapes(n):
@@ -91,14 +93,19 @@ def test_reconstruction_beats_the_mean_face(autoencoders, test_split, training_f
 
 
 @pytest.mark.item("q1.2.eigenfaces", points=4)
-def test_eigenfaces_span_the_principal_subspace(submission, training_faces):
+def test_eigenfaces_span_the_principal_subspace(submission, training_faces, credit):
     submitted = submission.arrays("q1_eigenfaces")
     centred = (training_faces - training_faces.mean(0)).T.double()        # 4096 x 320, a face per column
     U = torch.linalg.svd(centred, full_matrices=False)[0]
+    transposed = []
     for n in SIZES:
         if f"n{n}" not in submitted:
             raise BadArtifact(f"q1_eigenfaces has no 'n{n}' array")
-        E = expect_array(submitted[f"n{n}"], f"q1_eigenfaces['n{n}']", shape=(n, 4096))
+        E = submitted[f"n{n}"]
+        if E.shape == (4096, n):
+            transposed.append(f"n{n}")
+            E = E.T
+        E = expect_array(E, f"q1_eigenfaces['n{n}']", shape=(n, 4096))
         if not np.all(np.isfinite(E)):
             raise BadArtifact(f"q1_eigenfaces['n{n}'] holds NaN or infinite values")
         Q, R = torch.linalg.qr(torch.from_numpy(E.T.astype(np.float64)))
@@ -108,6 +115,10 @@ def test_eigenfaces_span_the_principal_subspace(submission, training_faces):
         require(cosines.min().item() >= ANGLE_COSINE,
                 f"the {n} eigenfaces do not span the subspace of the first {n} principal components of the "
                 f"mean-subtracted training faces (smallest principal-angle cosine {cosines.min().item():.3f})")
+    if transposed:
+        credit.partial(TRANSPOSED_SHARE, f"q1_eigenfaces['{transposed[0]}'] spans the right subspace, but holds one "
+                                         "eigenface per column (4096, n); the release asks for one per row (n, 4096): "
+                                         "half the points")
 
 
 @pytest.mark.item("q1.3.zero_pixels", points=3)
