@@ -117,13 +117,12 @@ class Confinement:
             # an unprivileged user in a user namespace of its own, no capabilities; files of the runner's
             # user in the bound folders appear as its own, so the work and output folders stay writable
             args = ["--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000"]
+        # privileged: setpriv needs the capabilities to drop to the sandbox account, then drops them all
+        args += [] if privileged else ["--cap-drop", "ALL"]
         size = str(self.tmp_mb << 20)
-        args += ["--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv",
-                 "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
+        args += ["--die-with-parent", "--new-session", "--clearenv", "--proc", "/proc", "--dev", "/dev",
+                 "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
                  "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
-        if privileged:
-            args.remove("--cap-drop")
-            args.remove("ALL")   # setpriv needs them to drop to the sandbox account; it then drops them all
         for key, value in self.env().items():
             args += ["--setenv", key, value]
         binds = [("--ro-bind", system) for system in ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc")
