@@ -120,7 +120,20 @@ def test_a_worker_without_the_data_refuses_with_the_preflights_reason(tmp_path, 
     assert record.status == "sandbox refused" and "no worker could run it" in record.reason
     assert "tally" in record.reason and "gradekit data fetch" in record.reason, record.reason
     assert json.loads((course / "autograded" / "h00_honest" / "tiny" / "run.json").read_text())["input_sha256"] == ""
-    gradekit("grade", "tiny", "--data-root", str(tmp_path / "no-data-here"), cwd=course, check=False)
+
+
+@pytest.mark.slow   # a refused run through grade and marks: seconds the fast lane does not have
+def test_a_run_no_worker_could_take_needs_attention_and_keeps_its_row(tmp_path):
+    from gradekit.records import RunRecord
+
+    course, data = tiny_course(tmp_path / "course", ["h00_honest"])
+    folder = course / "autograded" / "h00_honest" / "tiny"
+    folder.mkdir(parents=True)
+    RunRecord("h00_honest", "tiny", status="sandbox refused", profile="smoke",
+              reason="no worker could run it (tcp://w: the data root does not exist)").save(folder)
+    gradekit("grade", "tiny", "--data-root", str(data), cwd=course)
+    grade = json.loads((folder / "grade.json").read_text())
+    assert grade["items"] == [] and "the run did not complete on our side" in grade["grading_error"]
     marks = gradekit("marks", "tiny", cwd=course, check=False)
     assert marks.returncode == 1 and "NEEDS ATTENTION" in marks.stdout, marks.stdout
     row = next(r for r in csv.DictReader((course / "marks" / "tiny.csv").open()) if r["student"] == "h00_honest")
@@ -215,6 +228,7 @@ def test_the_kubernetes_recipe_gives_each_worker_a_gpu_its_slots_and_the_shared_
     assert "resources" not in spec["spec"]["scheduler"]["spec"]["containers"][0]
 
 
+@pytest.mark.slow   # 3 s: a course and its data root (the fast lane keeps under two minutes)
 def test_a_refused_result_is_a_refusal_to_retry_and_a_failed_runner_keeps_the_row(tmp_path):
     """What the client makes of a worker's answer: a result that breaks the publish rules is a refusal
     (run again elsewhere, then reported); a runner that failed leaves a record on the student's row."""

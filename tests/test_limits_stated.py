@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 
 from conftest import REPO
 from gradekit.course import Course
@@ -47,6 +48,7 @@ print("ALIVE", sorted(os.listdir({out!r})))
 '''
 
 
+@pytest.mark.slow   # 4 s: torch's import and an export (the fast lane keeps under two minutes)
 def test_an_over_limit_model_is_refused_before_it_is_written(tmp_path):
     """Under the runner's file-size limit (RLIMIT_FSIZE = output_mb), the helper names the sizes and
     writes nothing; the process lives on and submits the next model."""
@@ -61,8 +63,6 @@ def test_an_over_limit_model_is_refused_before_it_is_written(tmp_path):
 def test_grading_takes_each_runs_profile_and_refuses_another(tmp_path):
     """`grade` grades a run with the profile it was made with (run.json); `grade --profile X` on a run of
     profile Y refuses before anything is graded, in one line."""
-    import pytest
-
     from gradekit.errors import ProfileMismatch
     from gradekit.grading.runner import graded_profiles
     from gradekit.records import RunRecord

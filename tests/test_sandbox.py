@@ -66,6 +66,7 @@ def test_the_sandbox_sees_nothing_of_the_kits_environment(box, monkeypatch):
     assert "VIRTUAL_ENV" not in done.output and "JUPYTER" not in done.output
 
 
+@pytest.mark.slow   # 2 s of watching the process (the fast lane keeps under two minutes)
 @pytest.mark.skipif(__import__("os").geteuid() != 0, reason="the kit runs as root: only then is there an account to drop to")
 def test_a_root_kit_runs_the_sandbox_as_an_unprivileged_host_account(box):
     """The kernel is a host uid that is not root: root-only files stay unreadable, and it can take no
