@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from gradekit.untrusted import for_spreadsheet
 from gradekit import atomic, manual
 from gradekit.collect import source_record
 from gradekit.course import Assignment
 from gradekit.feedback import write_feedback
 from gradekit.late import LatePolicy, Lateness, assess, duration, read_extensions
 from gradekit.records import GradeReport, RunRecord
+from gradekit.untrusted import for_spreadsheet
 
 
 @dataclass

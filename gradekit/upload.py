@@ -8,12 +8,12 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradekit.untrusted import for_spreadsheet
 from gradekit import atomic
 from gradekit.collect import source_record
 from gradekit.lms.canvas import IDENTITY_COLUMNS, Gradebook
 from gradekit.lms.moodle import Worksheet
 from gradekit.lms.roster import Roster
+from gradekit.untrusted import for_spreadsheet
 
 
 @dataclass
