@@ -17,13 +17,13 @@ import nbformat
 
 from gradekit.course import PROFILES, Assignment
 from gradekit.run.limits import Limits
+from gradekit.run.tasks import TaskDeclarationError, TaskPlan, matches, submitted
 
 # nbgrader's schema (nbgraderformat/v3.json): ids are letters, digits, _ and -
 NBGRADER_ID = re.compile(r"^[a-zA-Z0-9_\-]+$")
 # the notebook's data helpers and the graders' fixtures that name a dataset in their first argument
 NOTEBOOK_DATA_CALLS = {"load_dataset", "dataset_path", "load_pretrained", "pretrained_weights", "is_standin"}
 GRADER_DATA_CALLS = {"load", "test_split", "path", "pretrained_state", "is_standin", "smoke_note", "provenance", "require"}
-SUBMIT_CALLS = {"answer", "model", "arrays", "state_dict"}                       # submit.<call>("id", ...)
 READ_CALLS = {"answer": "answer", "number": "answer", "numbers": "answer", "mapping": "answer",
               "exported": "model", "model": "model", "state_dict": "state_dict", "arrays": "arrays"}
 
@@ -55,6 +55,7 @@ def check(assignment: Assignment, *, items: bool = True) -> Report:
     nb = nbformat.read(nb_path, as_version=4)
     _check_cells(nb, nb_path, report)
     _check_limits(assignment, report)
+    _check_tasks(assignment, nb, report)
     declared = set(assignment.datasets)
     resolve = _dataset_names(assignment)
     used_nb = [resolve(n) for n in _first_string_args(_code_of(nb), NOTEBOOK_DATA_CALLS)]
@@ -137,9 +138,21 @@ def _check_limits(assignment: Assignment, report: Report) -> None:
             if key not in valid:
                 where = f"[limits{'.' + profile if profile else ''}]"
                 report.errors.append(f"assignment.toml {where}: unknown key '{key}' (valid: {', '.join(valid)})")
-    unknown = sorted(set(assignment.declaration) - {"title", "datasets", "limits", "dataset"})
+    unknown = sorted(set(assignment.declaration) - {"title", "datasets", "limits", "dataset", "tasks", "due", "late", "hand_in"})
     for key in unknown:
         report.warnings.append(f"assignment.toml: key '{key}' is not read by the kit")
+
+
+def _check_tasks(assignment: Assignment, nb, report: Report) -> None:
+    try:
+        plan = TaskPlan.declared(assignment.declaration.get("tasks"))
+    except TaskDeclarationError as exc:
+        report.errors.append(f"assignment.toml {exc}")
+        return
+    for selector in [s.at for s in plan.starts] + list(plan.setup):
+        if not any(matches(cell, selector) for cell in nb.cells):
+            report.errors.append(f"assignment.toml [tasks]: no cell of {assignment.notebook_name} has the id, nbgrader "
+                                 f"id or tag '{selector}'")
 
 
 def _first_string_args(code: str, functions: set[str]) -> list[str]:
@@ -157,32 +170,8 @@ def _first_string_args(code: str, functions: set[str]) -> list[str]:
     return found
 
 
-def _submitted(nb) -> tuple[dict[str, set[str]], dict[str, list[re.Pattern]]]:
-    """What the solution submits by kind ('answer', 'model', 'arrays', 'state_dict'): literal ids, and
-    patterns for f-string ids (f"q1.3.{name}" -> q1\\.3\\..*)."""
-    literal: dict[str, set[str]] = {k: set() for k in SUBMIT_CALLS}
-    patterns: dict[str, list[re.Pattern]] = {k: [] for k in SUBMIT_CALLS}
-    try:
-        tree = ast.parse(_code_of(nb))
-    except SyntaxError:
-        return literal, patterns
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SUBMIT_CALLS
-                and node.args):
-            continue
-        first, kind = node.args[0], node.func.attr
-        if isinstance(first, ast.Constant) and isinstance(first.value, str):
-            literal[kind].add(first.value)
-        elif isinstance(first, ast.JoinedStr):
-            parts = [re.escape(v.value) if isinstance(v, ast.Constant) else ".+" for v in first.values]
-            patterns[kind].append(re.compile("".join(parts) + "$"))
-        else:
-            patterns[kind].append(re.compile(".+$"))   # a computed id: anything may be submitted
-    return literal, patterns
-
-
 def _check_submissions(nb, nb_path: Path, grader_code: dict[Path, str], report: Report) -> None:
-    literal, patterns = _submitted(nb)
+    literal, patterns = submitted(_code_of(nb))
     for grader, text in grader_code.items():
         for call, kind in READ_CALLS.items():
             for qid in _first_string_args(text, {call}):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gradekit.data.catalog import Catalog, DeclarationError
 from gradekit.run.limits import Limits
+from gradekit.run.tasks import TaskPlan
 
 PROFILES = ("smoke", "full")
 
@@ -84,6 +85,13 @@ class Assignment:
             merged = {**decl.get("limits", {}), **decl.get("limits", {}).get(profile, {})}
             limits[profile] = Limits(**{k: v for k, v in merged.items() if k in Limits.__annotations__})
         return cls(course, name, decl.get("title", name), tuple(decl.get("datasets", ())), limits, decl)
+
+    def tasks(self) -> TaskPlan:
+        """The declared tasks, knowing what each submits in the solution notebook."""
+        plan = TaskPlan.declared(self.declaration.get("tasks"))
+        if not plan.declared_any or not self.source_notebook.exists():
+            return plan
+        return plan.with_submits(json.loads(self.source_notebook.read_text())["cells"])
 
     @property
     def declaration_file(self) -> Path:

@@ -24,6 +24,12 @@ img{max-width:100%;border:1px solid #eee;margin:.4em 0}td.pts{white-space:nowrap
 {% if run.standins %}<p class=warn>{{ "Smoke marks" if run.profile == "smoke" else "Marks" }} on stand-in data ({{ run.standins|join(", ") }}): not a course mark.</p>{% endif %}
 {% if run.rebuilt %}<p>Data: course file rebuilt by the kit ({{ run.rebuilt|join(", ") }}).</p>{% endif %}
 {% endif %}
+{% if run is not none and run.tasks|length > 1 %}<h2>Your notebook, task by task</h2><table><tr><th>task</th><th>outcome</th><th>why</th></tr>
+{% for t in run.tasks %}<tr class={{ "full" if t.status == "ok" else "zero" }}><td>{{ t.name }}</td><td>{{ t.status }}</td><td>{{ t.reason }}{% if t.restart_s is not none %} (the kernel was restarted before this task, {{ "%g"|format(t.restart_s) }} s){% endif %}</td></tr>
+{% endfor %}</table>{% endif %}
+{% if run is not none and run.errors %}<h2>Cells that raised, timed out or stopped</h2><table><tr><th>cell</th><th>error</th></tr>
+{% for e in run.errors %}<tr><td>{{ e.label or ("code cell %d"|format(e.cell)) }}{% if e.task and run.tasks|length > 1 %}<br><small>{{ e.task }}</small>{% endif %}</td><td><b>{{ e.ename }}</b>: {{ e.evalue }}</td></tr>
+{% endfor %}</table>{% endif %}
 {% if grade.attention %}<p class=warn>Some of your work could not be graded automatically because of a problem on our side, not yours; a member of staff will look at it and your mark is not final yet.</p>{% endif %}
 <h2>Auto-graded items</h2><table><tr><th>item</th><th>points</th><th>why</th></tr>
 {% for item in grade.items %}
@@ -37,13 +43,15 @@ img{max-width:100%;border:1px solid #eee;margin:.4em 0}td.pts{white-space:nowrap
 {% if marks.final is not none %}<p><b>Final mark: {{ "%g"|format(marks.final) }}</b></p>
 {% elif marks.pending or grade.attention %}<p>Final mark: not yet: some items are still to be marked by staff.</p>{% endif %}
 {% if plots %}<h2>Your plots</h2>
-{% for number, uri in plots %}<p>Cell {{ number }}:</p><img alt="plot from cell {{ number }}" src="{{ uri }}">
+{% for where, uri in plots %}<p>{{ where }}:</p><img alt="plot from {{ where }}" src="{{ uri }}">
 {% endfor %}{% endif %}
 """
 
 
-def _plots(run_dir: Path, limit: int = 24) -> list[tuple[int, str]]:
-    """(cell number, checked data URI) of the images in the executed notebook, read as bounded JSON."""
+def _plots(run_dir: Path, run, limit: int = 24) -> list[tuple[str, str]]:
+    """(cell, checked data URI) of the images in the executed notebook, read as bounded JSON; cells are
+    named as the run's reasons name them."""
+    labels = {c.id: c.label for c in run.cells if c.id} if run is not None else {}
     found = []
     for path in run_dir.glob("*.ipynb"):
         try:
@@ -51,10 +59,12 @@ def _plots(run_dir: Path, limit: int = 24) -> list[tuple[int, str]]:
             cells = [c for c in nb.get("cells", []) if isinstance(c, dict)]
         except (UntrustedData, OSError, AttributeError):
             return []
-        shown = (c for c in cells if "injected-parameters" not in c.get("metadata", {}).get("tags", []))
-        for number, cell in enumerate(shown, 1):
+        code = (c for c in cells if c.get("cell_type") == "code"
+                and not {"injected-parameters", "papermill-error-cell-tag"} & set(c.get("metadata", {}).get("tags", [])))
+        for number, cell in enumerate(code, 1):
+            where = labels.get(cell.get("id")) or f"code cell {number}"
             for output in cell.get("outputs", []) if isinstance(cell.get("outputs"), list) else []:
-                found += [(number, uri) for uri in images_of(output)]
+                found += [(where, uri) for uri in images_of(output)]
     return found[:limit]
 
 
@@ -68,4 +78,4 @@ def write_feedback(assignment, student: str, run_dir: Path, marks, manual: list[
         rows.append({"id": m["id"], "points": m["points"], "bonus": m["bonus"], "shown": shown,
                      "comment": given.comment if given else ""})
     atomic.write_text(path, render(_PAGE, a=assignment, student=student, run=marks.run, grade=marks.grade,
-                                   manual=rows, late=marks.lateness, marks=marks, plots=_plots(run_dir)))
+                                   manual=rows, late=marks.lateness, marks=marks, plots=_plots(run_dir, marks.run)))

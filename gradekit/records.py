@@ -5,6 +5,7 @@ field is renamed in one place and an old file is recognised by its format versio
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -32,10 +33,13 @@ def _load(cls, path: Path):
 
 @dataclass
 class CellRecord:
-    cell: int                     # position as the student sees it in the notebook they handed in
+    cell: int                     # position among the code cells of the notebook the student handed in
     executed: bool
-    status: str                   # papermill's: completed, failed, running, pending
+    status: str                   # papermill's (completed, failed, running, pending), or skipped
     duration_s: float | None = None
+    label: str = ""               # how reasons name it: 'code cell 12 [t2-mlp]'
+    task: str = ""
+    id: str = ""                  # the cell's id in the notebook
 
 
 @dataclass
@@ -44,6 +48,29 @@ class CellError:
     ename: str
     evalue: str
     last_lines: str = ""
+    label: str = ""
+    task: str = ""
+
+
+@dataclass
+class TaskOutcome:
+    """One declared task of a run (a notebook without tasks is one): what stopped it, if anything."""
+
+    name: str
+    status: str = "ok"            # a run outcome (gradekit.run.classify): ok, error, timeout, kernel died, not run
+    reason: str = ""
+    submits: list[str] = field(default_factory=list)   # patterns of "kind:name" the solution submits here
+    restart_s: float | None = None   # a kernel restart and setup replay before this task, and what it took
+
+
+@dataclass
+class Attempt:
+    """An earlier run of the same submission that the kit did not charge (a timeout under load)."""
+
+    status: str
+    reason: str
+    load: float                   # the machine's 1-minute load average per core when that run began
+    concurrent: int               # submissions run at once beside it
 
 
 @dataclass
@@ -64,6 +91,8 @@ class RunRecord:
     warnings: list[str] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
     cells: list[CellRecord] = field(default_factory=list)
+    tasks: list[TaskOutcome] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
     parameters: dict = field(default_factory=dict)
     artifacts: list[str] = field(default_factory=list)
     duration_s: float = 0.0
@@ -76,7 +105,15 @@ class RunRecord:
         record = _from_dict(cls, data)
         record.errors = [e if isinstance(e, CellError) else _from_dict(CellError, e) for e in record.errors]
         record.cells = [c if isinstance(c, CellRecord) else _from_dict(CellRecord, c) for c in record.cells]
+        record.tasks = [t if isinstance(t, TaskOutcome) else _from_dict(TaskOutcome, t) for t in record.tasks]
+        record.attempts = [a if isinstance(a, Attempt) else _from_dict(Attempt, a) for a in record.attempts]
         return record
+
+    def task_of(self, kind: str, name: str) -> "TaskOutcome | None":
+        """The task that makes this artifact or answer, as the solution notebook does."""
+        key, exact = f"{kind}:{name}", re.escape(f"{kind}:{name}")
+        return (next((t for t in self.tasks if exact in t.submits), None)
+                or next((t for t in self.tasks if any(re.fullmatch(p, key) for p in t.submits)), None))
 
     @classmethod
     def load(cls, run_dir: Path) -> "RunRecord | None":

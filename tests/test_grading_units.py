@@ -59,6 +59,26 @@ def test_missing_answer_names_the_run_failure(tmp_path):
         s.answer("q")
 
 
+def test_missing_evidence_cites_the_failure_of_its_own_task(tmp_path):
+    """Task 3's model is missing because Task 3's training cell raised, not because of Q2's stub in Part 1."""
+    tasks = [{"name": "Part 1", "status": "error", "reason": "code cell 3 [q2-code] raised NotImplementedError: ",
+              "submits": [r"answer:q2\.grad"]},
+             {"name": "Task 3", "status": "error", "reason": "code cell 14 [t3-train] raised TypeError: bad batch",
+              "submits": [r"model:task3_cnn", r"answer:task3\.param_count", r"model:q3_.+"]},
+             {"name": "Task 4", "status": "ok", "reason": "all cells ran", "submits": [r"answer:task4\.x"]}]
+    s = _artifacts(tmp_path, {}, {"status": "error", "reason": "Part 1: code cell 3 [q2-code] raised NotImplementedError",
+                                  "tasks": tasks})
+    with pytest.raises(MissingArtifact, match=r"model 'task3_cnn' was not submitted \(Task 3: error: code cell 14 "
+                                              r"\[t3-train\] raised TypeError"):
+        s.model("task3_cnn")
+    with pytest.raises(MissingArtifact, match=r"model 'q3_wide' was not submitted \(Task 3: "):
+        s.model("q3_wide")
+    with pytest.raises(MissingArtifact, match=r"^answer 'task4.x' was not submitted$"):   # its task ran: no excuse quoted
+        s.answer("task4.x")
+    with pytest.raises(MissingArtifact, match=r"answer 'other' was not submitted \(the run: error: Part 1"):
+        s.answer("other")
+
+
 def test_definitions_keep_only_defs_imports_and_literals(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import math\n%matplotlib inline\nK = 3\nx = compute()\ntrain_for_an_hour()"),

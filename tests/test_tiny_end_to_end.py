@@ -40,7 +40,7 @@ def test_outcomes_and_marks(tiny):
     assert [(sheet[s]["run_status"], sheet[s]["tiny.answer"], sheet[s]["tiny.double"]) for s in STUDENTS] == [
         ("ok", "2", "2"), ("error", "0", "2"), ("kernel died", "0", "0")]
     assert "cell 4 raised RuntimeError: oops" in sheet["h01_raises"]["notes"]
-    assert "the kernel died in cell 3" in sheet["h03_os_exit"]["notes"]
+    assert "the kernel died in code cell 3" in sheet["h03_os_exit"]["notes"]
     run = json.loads((course / "autograded" / "h00_honest" / "tiny" / "run.json").read_text())
     assert run["format"] == 2 and run["data"] == {"tally": "rebuilt"}
 

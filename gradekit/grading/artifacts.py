@@ -38,13 +38,17 @@ class SubmissionArtifacts:
         return RunRecord.load(self.dir) or RunRecord(self.dir.parent.name, self.dir.name,
                                                      reason="no run.json: the submission was never run")
 
-    def _context(self) -> str:
+    def _context(self, kind: str, name: str) -> str:
+        """Why it may be missing: the failure of the task that makes it, else the run's."""
+        task = self.run.task_of(kind, name)
+        if task is not None:
+            return "" if task.status == "ok" else f" ({task.name}: {task.status}: {task.reason})"
         if self.run.status == "ok":
             return ""
         return f" (the run: {self.run.status}: {self.run.reason})"
 
-    def missing(self, what: str) -> MissingArtifact:
-        return MissingArtifact(f"{what} was not submitted{self._context()}")
+    def missing(self, kind: str, name: str) -> MissingArtifact:
+        return MissingArtifact(f"{kind} '{name}' was not submitted{self._context(kind, name)}")
 
     # answers -------------------------------------------------------------------------------------
     @cached_property
@@ -62,7 +66,7 @@ class SubmissionArtifacts:
 
     def answer(self, qid: str):
         if qid not in self.answers:
-            raise self.missing(f"answer '{qid}'")
+            raise self.missing("answer", qid)
         return self.answers[qid]
 
     def number(self, qid: str) -> float:
@@ -84,10 +88,11 @@ class SubmissionArtifacts:
         return {k: _as_number(value[k], f"{qid}[{k}]") for k in keys}
 
     # models and arrays ---------------------------------------------------------------------------
-    def _bytes(self, filename: str, what: str) -> bytes:
+    def _bytes(self, filename: str, kind: str, name: str) -> bytes:
+        what = f"{kind} '{name}'"
         path = self.artifacts / filename
         if not path.exists() and not path.is_symlink():
-            raise self.missing(what)
+            raise self.missing(kind, name)
         try:
             return read_bytes(path, MAX_ARTIFACT_BYTES, what)
         except UntrustedData as exc:
@@ -103,7 +108,7 @@ class SubmissionArtifacts:
         from gradekit.grading import pt2
 
         if name not in self._programs:
-            data = self._bytes(f"{name}.pt2", f"model '{name}'")
+            data = self._bytes(f"{name}.pt2", "model", name)
             self._programs[name] = pt2.load(data, name, MAX_ARTIFACT_BYTES)
         return self._programs[name]
 
@@ -113,7 +118,7 @@ class SubmissionArtifacts:
     def state_dict(self, name: str) -> dict:
         import torch
 
-        data = self._bytes(f"{name}.pt", f"state_dict '{name}'")
+        data = self._bytes(f"{name}.pt", "state_dict", name)
         try:   # torch's restricted unpickler (tensors and containers only), after the archive's bounds
             open_zip(data, f"state_dict '{name}'", 65536, MAX_ARTIFACT_BYTES)
             state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
@@ -126,7 +131,7 @@ class SubmissionArtifacts:
         return state
 
     def arrays(self, name: str) -> dict:
-        data = self._bytes(f"{name}.npz", f"arrays '{name}'")
+        data = self._bytes(f"{name}.npz", "arrays", name)
         try:
             return load_npz(data, f"arrays '{name}'", max_unpacked=MAX_ARTIFACT_BYTES)
         except UntrustedData as exc:

@@ -18,6 +18,7 @@ import numpy as np
 from gradekit.grading.definitions import collect
 from gradekit.grading.failures import BadArtifact, ItemFailed, MissingArtifact
 from gradekit.grading.worker import Garbled, SandboxedWorker, WorkerGone
+from gradekit.records import RunRecord
 
 
 
@@ -159,7 +160,12 @@ class StudentCode:
         return out
 
     def _explain(self, error: str) -> str:
-        """A NameError for a module-level name that could not travel says which name and why."""
+        """A NameError for a module-level name that could not travel says which name and why; a function
+        that is missing after a run that stopped says how the run stopped."""
+        if error.startswith("NameError: the notebook defines no function"):
+            run = RunRecord.load(self.run_dir)
+            if run is not None and run.status != "ok":
+                return f"{error} (the run: {run.status}: {run.reason})"
         found = re.match(r"NameError: name '(\w+)' is not defined", error)
         if found and found.group(1) in self._gaps:
             name = found.group(1)

@@ -52,18 +52,17 @@ def _file_limit() -> int | None:
     return None if limit == resource.RLIM_INFINITY else limit
 
 
-def _check_size(name: str, size: int) -> None:
+def _check_size(name: str, size: int, advice: str) -> None:
     """Refuse, before anything is written, a file the grader could not accept: no half-written file, and
     the kernel lives on (a write stopped by the limit can kill it later, from torch's zip writer)."""
     limit = _file_limit()
     if limit is not None and size > limit:
         raise ValueError(f"{name} is {size / (1 << 20):.1f} MB; the grader accepts files up to "
-                         f"{limit / (1 << 20):.0f} MB (`output_mb`): make the model smaller (fewer or narrower "
-                         "layers) and submit again. Nothing was written.")
+                         f"{limit / (1 << 20):.0f} MB (`output_mb`): {advice} and submit again. Nothing was written.")
 
 
-def _write_bytes(path: Path, name: str, data: bytes) -> None:
-    _check_size(name, len(data))
+def _write_bytes(path: Path, name: str, data: bytes, advice: str = "make the model smaller (fewer or narrower layers)") -> None:
+    _check_size(name, len(data), advice)
     _atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
@@ -140,5 +139,5 @@ class Submission:
 
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **plain)
-        _write_bytes(self.dir / f"{name}.npz", name, buffer.getvalue())
+        _write_bytes(self.dir / f"{name}.npz", name, buffer.getvalue(), "submit fewer or smaller arrays (float32, fewer points)")
         print(f"[submitted] arrays {name}: {', '.join(f'{k}{v.shape}' for k, v in plain.items())}")

@@ -14,9 +14,9 @@ from tqdm import tqdm
 
 from gradekit import atomic
 from gradekit.course import Assignment
-from gradekit.records import RunRecord
+from gradekit.records import Attempt, RunRecord
 from gradekit.run import execute, publish
-from gradekit.run.classify import SANDBOX_FAILED
+from gradekit.run.classify import SANDBOX_FAILED, TIMEOUT
 from gradekit.scale import transfer
 from gradekit.scale.executors import Call, Failed, LocalPool, Refused, results_retrying_refusals, show_in_flight
 from gradekit.scale.remote import run_packed
@@ -28,7 +28,7 @@ def make_job(assignment: Assignment, student: str, submission: Path, dest: Path,
     catalog = assignment.catalog()
     return execute.Job(assignment.name, student, submission, dest, profile, data_root, seed, device,
                        assignment.limits[profile], catalog.provenance(data_root), catalog.manifest(),
-                       threads=max(1, (os.cpu_count() or 1) // max(1, jobs)))
+                       threads=max(1, (os.cpu_count() or 1) // max(1, jobs)), tasks=assignment.tasks())
 
 
 def run_all(assignment: Assignment, submitted: Path, autograded: Path, *, profile: str, data_root: Path,
@@ -67,17 +67,41 @@ def run_all(assignment: Assignment, submitted: Path, autograded: Path, *, profil
     def retrying(call: Call, refusal: Refused) -> None:
         bar.write(for_terminal(f"  {call.key}: worker {refusal.worker}: {refusal.reason[:200]}; trying another worker"))
 
-    taken = results_retrying_refusals(executor, calls, show_in_flight(bar),
-                                      lambda call, outcome: _record(jobs_by_student[call.key], outcome), retrying)
-    for call, record in taken:
-        job = jobs_by_student[call.key]
-        if isinstance(record, Refused):   # twice: the student's row says so; nothing of theirs is charged
-            record = _not_run(job, f"no worker could run it ({record.worker}: {record.reason[:300]})")
+    def run(batch: list[Call]):
+        taken = results_retrying_refusals(executor, batch, show_in_flight(bar),
+                                          lambda call, outcome: _record(jobs_by_student[call.key], outcome), retrying)
+        for call, record in taken:
+            job = jobs_by_student[call.key]
+            if isinstance(record, Refused):   # twice: the student's row says so; nothing of theirs is charged
+                record = _not_run(job, f"no worker could run it ({record.worker}: {record.reason[:300]})")
+            yield job, call, record
+
+    concurrent = min(executor.width, len(calls))
+    again = []
+    for job, call, record in run(calls):
         results[job.student] = record
+        if _timed_out(record) and (concurrent > 1 or record.cost.get("load_per_core", 0) > 1.0):
+            again.append(call)    # not charged yet: it shared the machine
+            bar.write(for_terminal(f"  {job.student}: {record.reason[:100]}: run again alone before it counts"))
+            continue
         bar.update(1)
         bar.write(for_terminal(f"  {job.student}: {record.status} ({record.duration_s} s) {record.reason[:100]}"))
+    for call in again:   # one at a time: nothing else of this batch runs beside it
+        first = results[call.key]
+        for job, _, record in run([call]):
+            record.attempts = [*first.attempts, Attempt(first.status, first.reason, first.cost.get("load_per_core", 0.0),
+                                                        concurrent)]
+            if isinstance(record, RunRecord) and job.dest.is_dir():
+                record.save(job.dest)
+            results[job.student] = record
+            bar.update(1)
+            bar.write(for_terminal(f"  {job.student} (alone): {record.status} ({record.duration_s} s) {record.reason[:100]}"))
     bar.close()
     return results
+
+
+def _timed_out(record: RunRecord) -> bool:
+    return record.status == TIMEOUT or any(task.status == TIMEOUT for task in record.tasks)
 
 
 def _not_run(job: execute.Job, reason: str) -> RunRecord:

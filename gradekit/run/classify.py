@@ -8,16 +8,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from gradekit.records import CellError, CellRecord
+from gradekit.records import CellError, CellRecord, TaskOutcome
 from gradekit.run.limits import Limits
+from gradekit.run.tasks import SKIPPED, WHOLE, TaskPlan
 
 # Outcomes a run can have; anything but "ok" is a reason in the mark sheet.
 OK, ERROR, TIMEOUT, KERNEL_DIED, EXITED_EARLY = "ok", "error", "timeout", "kernel died", "exited early"
 NO_NOTEBOOK, INVALID_NOTEBOOK, OUTPUT_TOO_LARGE, SANDBOX_FAILED = (
     "no notebook", "invalid notebook", "output too large", "sandbox refused")
-DISK_FULL = "disk budget exceeded"
+DISK_FULL, NOT_RUN = "disk budget exceeded", "not run"
 OUTCOMES = (OK, ERROR, TIMEOUT, KERNEL_DIED, EXITED_EARLY, NO_NOTEBOOK, INVALID_NOTEBOOK, OUTPUT_TOO_LARGE,
-            SANDBOX_FAILED, DISK_FULL)
+            SANDBOX_FAILED, DISK_FULL, NOT_RUN)
 
 # papermill's exceptions, by class name, as the kernel child records them
 CELL_TIMEOUT, DEAD_KERNEL, CELL_ERROR = "CellTimeoutError", "DeadKernelError", "PapermillExecutionError"
@@ -42,61 +43,109 @@ class Verdict:
     reason: str
     cells: list[CellRecord] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
+    tasks: list[TaskOutcome] = field(default_factory=list)
 
 
 def _tags(cell) -> list[str]:
     return cell.get("metadata", {}).get("tags", [])
 
 
-def classify(cells: list, events: list[dict], outcome: Outcome, limits: Limits) -> Verdict:
+def _added_by_papermill(cell) -> bool:
+    return "injected-parameters" in _tags(cell) or "papermill-error-cell-tag" in _tags(cell)
+
+
+def cell_labels(cells: list) -> dict[str, tuple[int, str]]:
+    """cell id -> (position among code cells, name) of each code cell, as the student sees their notebook:
+    'code cell 12 [hw-t2-mlp]' for a cell the release gave (its nbgrader id), 'code cell 13 (under "Task 2")'
+    for one the student added (the heading above it)."""
+    labels, number, heading = {}, 0, ""
+    for cell in cells:
+        if _added_by_papermill(cell):
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        if cell.get("cell_type") == "markdown":
+            title = next((line.lstrip("#").strip() for line in source.splitlines() if line.startswith("#")), "")
+            heading = title or heading
+        elif cell.get("cell_type") == "code":
+            number += 1
+            grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+            where = f" [{grade_id}]" if grade_id else f' (under "{heading[:60]}")' if heading else ""
+            labels[cell.get("id")] = (number, f"code cell {number}{where}")
+    return labels
+
+
+def classify(cells: list, events: list[dict], outcome: Outcome, limits: Limits, plan: TaskPlan = TaskPlan()) -> Verdict:
     """`cells`: the executed notebook's cells (or the staged input's when papermill wrote none)."""
     # Cells are known by id (staging gives every cell one): papermill adds cells of its own after the
     # run, so an index recorded during the run does not point into the executed notebook.
-    number_of: dict[str, int] = {}   # cell id -> the cell's number as the student sees it
-    number = 0
-    for cell in cells:
-        if "injected-parameters" in _tags(cell) or "papermill-error-cell-tag" in _tags(cell):
-            continue  # added by papermill, not part of what the student handed in
-        number += 1
-        number_of[cell.get("id")] = number
+    shown = [c for c in cells if not _added_by_papermill(c)]
+    labels = cell_labels(shown)
+    split = plan.split(shown)
+    task_of = {shown[i].get("id"): task for task, indices in split.items() for i in indices}
+
+    def label(cell_id) -> str:
+        return labels.get(cell_id, (0, "a cell"))[1]
 
     replies = {e["id"]: e for e in events if e["event"] == "reply"}
     begun = [e["id"] for e in events if e["event"] == "cell"]
     started = any(e["event"] == "started" for e in events)
     exceeded = next((e for e in events if e["event"] == "output_exceeded"), None)
+    stops = {e["task"]: e for e in events if e["event"] in ("timeout", "died")}
+    restarts = {e["task"]: e for e in events if e["event"] == "restarted"}
 
+    stopped_cells = {e["id"] for e in stops.values()}
     verdict = Verdict("", "")
-    for cell in cells:
-        index = cell.get("id")
-        if index not in number_of or cell.get("cell_type") != "code" or not cell.get("source", "").strip():
+    for cell in shown:
+        cid = cell.get("id")
+        if cid not in labels or not cell.get("source", "").strip():
             continue
-        n = number_of[index]
+        n, name, task = labels[cid][0], labels[cid][1], task_of.get(cid, "")
         meta = cell.get("metadata", {}).get("papermill", {})
-        verdict.cells.append(CellRecord(n, index in replies, meta.get("status", "pending"), meta.get("duration")))
-        shown = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        for err in shown:
+        verdict.cells.append(CellRecord(n, cid in replies, meta.get("status", "pending"), meta.get("duration"), name,
+                                        task, cid))
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"
+                  # the KeyboardInterrupt of a cell the kit interrupted is the kit's doing, said by the stop itself
+                  and not (o.get("ename") == "KeyboardInterrupt" and cid in stopped_cells)]
+        for err in errors:
             verdict.errors.append(CellError(n, str(err.get("ename")), str(err.get("evalue"))[:500],
-                                            _strip_ansi("\n".join(err.get("traceback", [])[-3:]))[-1500:]))
-        reply = replies.get(index)
-        if reply and reply.get("status") == "error" and not shown:
+                                            _strip_ansi("\n".join(err.get("traceback", [])[-3:]))[-1500:], name, task))
+        reply = replies.get(cid)
+        if reply and reply.get("status") == "error" and not errors:
             # the kernel said error, the notebook shows none: the traceback display was tampered with
             verdict.errors.append(CellError(n, str(reply.get("ename")), str(reply.get("evalue")),
-                                            "(no traceback was shown: the error display was disabled)"))
+                                            "(no traceback was shown: the error display was disabled)", name, task))
 
     # the cell that was running when the run stopped: begun, never answered
-    unanswered = [i for i in begun if i not in replies]
-    running = number_of.get(unanswered[-1]) if unanswered else None
-    pending = [c.cell for c in verdict.cells if not c.executed]
+    unanswered = [i for i in begun if i not in replies and i not in {e["id"] for e in stops.values()}]
+    running = unanswered[-1] if unanswered else None
+    where = f" in {label(running)}" if running else ""
+    pending = [c for c in verdict.cells if not c.executed and c.status != SKIPPED]
+    declared = plan.declared_any and WHOLE not in split
+
+    def named(task: str, reason: str) -> str:
+        return f"{task}: {reason}" if declared else reason
+
+    def task_stop(task: str) -> tuple[str, str]:
+        event = stops[task]
+        if event["event"] == "timeout":
+            return TIMEOUT, f"{label(event['id'])} ran past the {limits.cell_timeout_s} s limit per cell"
+        exit_words = event.get("exit_words") or "no exit status"
+        if outcome.out_of_memory and event.get("exit") in (137, -9, None):
+            return KERNEL_DIED, (f"the kernel died in {label(event['id'])}: it used more than its {limits.memory_mb} MB "
+                                 "of memory (`memory_mb`, /tmp and /dev/shm included)")
+        said = f"; its last lines: {event['last_lines'][-600:]}" if event.get("last_lines") else ""
+        return KERNEL_DIED, f"the kernel died in {label(event['id'])} ({exit_words}){said}"
 
     def done(status: str, reason: str) -> Verdict:
         verdict.status, verdict.reason = status, reason
+        verdict.tasks = _task_outcomes(split, verdict, stops, restarts, running, task_stop, lambda e: _raised(e, limits))
         return verdict
 
     if not started:
         # no student code ran: the sandbox or the kernel's start failed, never the student's doing
         why = outcome.message or _tail(outcome.output_tail) or "no reason was given"
         return done(SANDBOX_FAILED, f"the kernel could not start in the sandbox: {why[:300]}")
-    where = f" in cell {running}" if running else ""
     if outcome.limit_hit == "output":
         return done(OUTPUT_TOO_LARGE, f"the notebook printed more than {limits.output_mb} MB{where} (also counted: "
                                       "output written straight to the process, e.g. to sys.stdout.fileno()); "
@@ -108,32 +157,80 @@ def classify(cells: list, events: list[dict], outcome: Outcome, limits: Limits) 
         return done(DISK_FULL, f"the notebook created more than {limits.files} files{where} (`files`); the run "
                                "was stopped there")
     if outcome.timed_out:
-        where = f" (in cell {running})" if running else ""
-        return done(TIMEOUT, f"the notebook ran past its {limits.notebook_timeout_s} s limit{where}")
+        return done(TIMEOUT, f"the notebook ran past its {limits.notebook_timeout_s} s limit{f' ({where[1:]})' if where else ''}")
     if exceeded is not None:
-        return done(OUTPUT_TOO_LARGE, f"cell {number_of.get(exceeded['id'], '?')} printed more than "
-                                      f"{limits.output_mb} MB; the run was stopped there")
+        return done(OUTPUT_TOO_LARGE, f"{label(exceeded['id'])} printed more than {limits.output_mb} MB; the run was "
+                                      "stopped there")
+    if outcome.finished and running is None and outcome.exception not in (None, CELL_ERROR, CELL_TIMEOUT, DEAD_KERNEL):
+        # the trusted runner itself failed between cells: the kit's fault, for staff to look at
+        return done(SANDBOX_FAILED, f"the runner failed: {outcome.exception}: {outcome.message[:300]}")
+    stopped = [task for task in split if task in stops]
+    if stopped:
+        status, reason = task_stop(stopped[0])
+        later = [t for t in split if list(split).index(t) > list(split).index(stopped[0])]
+        went_on = "; the run went on with the next task" if later and any(t not in stops for t in later) else ""
+        more = f" (and {len(stopped) - 1} more task{'s' if len(stopped) > 2 else ''} stopped)" if len(stopped) > 1 else ""
+        return done(status, named(stopped[0], reason) + went_on + more)
     if outcome.exception == CELL_TIMEOUT:
-        return done(TIMEOUT, f"cell {running or '?'} ran past the {limits.cell_timeout_s} s limit per cell")
+        return done(TIMEOUT, f"{label(running) if running else 'a cell'} ran past the {limits.cell_timeout_s} s limit per cell")
     if outcome.exception == DEAD_KERNEL or (running is not None and outcome.exception not in (None, CELL_ERROR)):
         if outcome.out_of_memory:
-            return done(KERNEL_DIED, f"the kernel died in cell {running or '?'}: it used more than its "
-                                     f"{limits.memory_mb} MB of memory (`memory_mb`, /tmp and /dev/shm included)")
-        return done(KERNEL_DIED, f"the kernel died in cell {running or '?'} (killed, out of memory, or exited)")
+            return done(KERNEL_DIED, f"the kernel died in {label(running) if running else 'a cell'}: it used more than "
+                                     f"its {limits.memory_mb} MB of memory (`memory_mb`, /tmp and /dev/shm included)")
+        return done(KERNEL_DIED, f"the kernel died in {label(running) if running else 'a cell'} (killed, out of memory, "
+                                 "or exited)")
     if not outcome.finished:
         return done(SANDBOX_FAILED, f"the runner stopped unexpectedly: {_tail(outcome.output_tail)[:300]}")
     if verdict.errors:
         first = verdict.errors[0]
         more = f" (and {len(verdict.errors) - 1} more cells with errors)" if len(verdict.errors) > 1 else ""
-        too_large = next((e.cell for e in verdict.errors if _file_too_large(e)), None)
-        limit = (f"; in cell {too_large} a file passed the {limits.output_mb} MB limit (`output_mb`: the largest file "
-                 "a notebook may write)") if too_large is not None else ""
-        return done(ERROR, f"cell {first.cell} raised {first.ename}: {first.evalue[:200]}{more}{limit}")
+        return done(ERROR, named(first.task, _raised(first, limits)) + more)
     if pending:
-        return done(EXITED_EARLY, f"{len(pending)} code cells never ran (first: cell {pending[0]})")
+        return done(EXITED_EARLY, f"{len(pending)} code cells never ran (first: {pending[0].label})")
     if outcome.exception not in (None, CELL_ERROR):
         return done(SANDBOX_FAILED, f"the runner failed: {outcome.exception}: {outcome.message[:300]}")
     return done(OK, "all cells ran")
+
+
+def _raised(error: CellError, limits: Limits) -> str:
+    limit = (f"; a file passed the {limits.output_mb} MB limit (`output_mb`: the largest file a notebook may "
+             "write)") if _file_too_large(error) else ""
+    return f"{error.label} raised {error.ename}: {error.evalue[:300]}{limit}"
+
+
+def _task_outcomes(split: dict, verdict: Verdict, stops: dict, restarts: dict, running, task_stop,
+                   raised) -> list[TaskOutcome]:
+    """One outcome per task that has code: its own stop, else its own first error, else whether it ran."""
+    outcomes, stopped_in = [], None
+    cells_by_task: dict[str, list[CellRecord]] = {}
+    for record in verdict.cells:
+        cells_by_task.setdefault(record.task, []).append(record)
+    for task in split:
+        records = cells_by_task.get(task, [])
+        if not records:
+            continue
+        restart = restarts.get(task)
+        outcome = TaskOutcome(task, restart_s=restart["seconds"] if restart else None)
+        errors = [e for e in verdict.errors if e.task == task]
+        if restart and not restart.get("ok"):
+            outcome.status, outcome.reason = NOT_RUN, f"not run: {restart.get('why')}"
+            stopped_in = stopped_in or f"{task}: {restart.get('why')}"
+        elif task in stops:
+            outcome.status, outcome.reason = task_stop(task)
+        elif running is not None and any(r.id == running for r in records):
+            outcome.status, outcome.reason = verdict.status, verdict.reason
+            stopped_in = verdict.reason
+        elif stopped_in is not None and not any(r.executed for r in records):
+            outcome.status, outcome.reason = NOT_RUN, f"not run: the run had stopped ({stopped_in})"
+        elif errors:
+            outcome.status, outcome.reason = ERROR, raised(errors[0])
+        elif not all(r.executed for r in records):
+            outcome.status = NOT_RUN if not any(r.executed for r in records) else EXITED_EARLY
+            outcome.reason = f"not run: {verdict.reason}" if outcome.status == NOT_RUN else verdict.reason
+        else:
+            outcome.reason = "all cells ran"
+        outcomes.append(outcome)
+    return outcomes
 
 
 # a write stopped by the file-size limit (prlimit --fsize; Python ignores SIGXFSZ, so the write fails):

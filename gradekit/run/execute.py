@@ -20,6 +20,7 @@ from gradekit.run.classify import Outcome, classify
 from gradekit.run.kernel import write_kernel_spec
 from gradekit.run.limits import Limits, RunCgroup
 from gradekit.run.staging import NotebookProblem, Staging, stage_submission
+from gradekit.run.tasks import TaskPlan
 
 
 @dataclass
@@ -36,11 +37,13 @@ class Job:
     data: dict = field(default_factory=dict)       # dataset -> provenance, for the record
     manifest: dict = field(default_factory=dict)   # the datasets as the students' helper loads them
     threads: int = os.cpu_count() or 1
+    tasks: TaskPlan = field(default_factory=TaskPlan)
 
     def fingerprint(self) -> str:
         """Changes when the input, the kit or the run's settings change: the key for skipping reruns."""
         digest = hashlib.sha256(f"{__version__}|{self.profile}|{self.seed}|{self.device}".encode())
         digest.update(json.dumps(self.manifest, sort_keys=True).encode())
+        digest.update(json.dumps(self.tasks.to_dict(), sort_keys=True).encode())
         if self.submission.is_dir():
             for path in sorted(p for p in self.submission.rglob("*") if p.is_file() and not p.is_symlink()):
                 digest.update(str(path.relative_to(self.submission)).encode())
@@ -54,6 +57,9 @@ class Job:
 
 def run(job: Job) -> RunRecord:
     started = time.time()
+    # how busy the machine was before this run added to it: a timeout under load is run again alone
+    # before it counts (gradekit.run.batch)
+    load = round(os.getloadavg()[0] / (os.cpu_count() or 1), 2)
     staging = Staging.create(job.dest)
     record = RunRecord(job.student, job.assignment, profile=job.profile, seed=job.seed, device=job.device,
                        data=job.data, kit_version=__version__, input_sha256=job.fingerprint(),
@@ -69,7 +75,7 @@ def run(job: Job) -> RunRecord:
         record.status, record.reason = problem.status, problem.reason
     finally:
         record.duration_s = round(time.time() - started, 2)
-        record.cost = {"wall_s": record.duration_s, **record.cost}
+        record.cost = {"wall_s": record.duration_s, **record.cost, "load_per_core": load}
         staging.clean()
         record.warnings += publish.enforce(staging.root, job.limits)
         record.artifacts = sorted(p.name for p in staging.artifacts.iterdir()) if staging.artifacts.exists() else []
@@ -90,7 +96,7 @@ def _execute(job: Job, staging: Staging, notebook: Path, record: RunRecord) -> s
     spec = {"input": str(notebook), "output": str(executed), "cwd": str(staging.work),
             "cell_timeout_s": job.limits.cell_timeout_s, "output_limit_bytes": job.limits.output_mb << 20,
             "events": str(jupyter / "events.jsonl"), "outcome": str(jupyter / "outcome.json"),
-            "parameters": job.parameters(staging.artifacts), "gpu": confinement.gpu}
+            "parameters": job.parameters(staging.artifacts), "gpu": confinement.gpu, "tasks": job.tasks.to_dict()}
     record.parameters = spec["parameters"]
     atomic.write_json(jupyter / "spec.json", spec)
     env = {**os.environ, "JUPYTER_PATH": str(jupyter), "JUPYTER_RUNTIME_DIR": str(staging.sockets),
@@ -111,8 +117,11 @@ def _execute(job: Job, staging: Staging, notebook: Path, record: RunRecord) -> s
     outcome = _outcome(jupyter / "outcome.json", done, out_of_memory)
     record.cost.update(_cost(jupyter / "outcome.json"))
     cells = nbformat.read(executed if executed.exists() else notebook, as_version=4).cells
-    verdict = classify(cells, _events(jupyter / "events.jsonl"), outcome, job.limits)
+    verdict = classify(cells, _events(jupyter / "events.jsonl"), outcome, job.limits, job.tasks)
     record.status, record.reason, record.cells, record.errors = verdict.status, verdict.reason, verdict.cells, verdict.errors
+    record.tasks = verdict.tasks
+    for task in record.tasks:
+        task.submits = list(dict(job.tasks.submits).get(task.name, ()))
     return done.output
 
 

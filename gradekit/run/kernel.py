@@ -7,7 +7,8 @@ here, where student code cannot reach it.
 
 Besides the notebook this process leaves two records for the classification (gradekit.run.classify):
 - events.jsonl: one line per event as it happens: the kernel answered (`started`), a cell began
-  (`cell`, with its id), the kernel's execute_reply for a cell (`reply`: status, ename, evalue);
+  (`cell`, with its id), the kernel's execute_reply for a cell (`reply`: status, ename, evalue), and what
+  gradekit.run.tasked did when a task stopped (`timeout`, `died`, `restarted`);
 - outcome.json: how papermill ended: the exception's class and message, or none.
 """
 from __future__ import annotations
@@ -28,10 +29,15 @@ KERNEL_NAME = "gradekit-sandbox"
 def write_kernel_spec(kernels_dir: Path, confinement: Confinement, group: RunCgroup) -> None:
     spec_dir = kernels_dir / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
-    argv = group.enter(confinement.wrap([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+    # native writes to fd 1/2 go to the runner (gradekit.run.tasked.StderrTail), not through a pipe inside the
+    # kernel: what a C++ abort prints just before it kills the process is then kept for the reason
+    argv = group.enter(confinement.wrap([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                                         "--IPKernelApp.capture_fd_output=False"],
                                         memory_cgroup=group.memory_enforced))
     (spec_dir / "kernel.json").write_text(json.dumps(
-        {"argv": argv, "display_name": "gradekit sandbox", "language": "python"}, indent=1))
+        # an interrupt travels as a message: bubblewrap starts the kernel in a session of its own (--new-session),
+        # out of reach of a signal to the launcher's process group
+        {"argv": argv, "display_name": "gradekit sandbox", "language": "python", "interrupt_mode": "message"}, indent=1))
 
 
 class EventLog:
@@ -75,7 +81,7 @@ def limit_output(limit_bytes: int, events: EventLog) -> None:
         used += len(json.dumps(msg.get("content", {})))
         if used > limit_bytes:
             if not flagged:
-                flagged = True
+                flagged = self.output_exceeded = True   # a limit of the whole notebook: the run stops here
                 events.write("output_exceeded", id=self.nb.cells[cell_index].get("id"), limit_bytes=limit_bytes)
                 process = getattr(getattr(self.km, "provisioner", None), "process", None)
                 if process is not None:  # stop the run: the sandbox dies with its launcher
@@ -88,6 +94,8 @@ def limit_output(limit_bytes: int, events: EventLog) -> None:
 
 def main(spec_path: str) -> None:
     import papermill
+
+    from gradekit.run.tasked import ENGINE
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.paths import jupyter_runtime_dir
     from traitlets import CaselessStrEnum, default
@@ -121,7 +129,8 @@ def main(spec_path: str) -> None:
                 spec["input"], spec["output"], parameters=spec["parameters"], kernel_name=KERNEL_NAME, language="python",
                 cwd=spec["cwd"], execution_timeout=spec["cell_timeout_s"], start_timeout=120,
                 progress_bar=False, log_output=False, request_save_on_cell_execute=True,
-                kernel_manager_class=SandboxKernelManager, allow_errors=True, **events.hooks())
+                kernel_manager_class=SandboxKernelManager, allow_errors=True, engine_name=ENGINE,
+                task_plan=spec.get("tasks", {}), event_log=events, **events.hooks())
     except Exception as exc:  # recorded as data; the parent decides what it means
         outcome = {"exception": type(exc).__name__, "message": str(exc)[:2000]}
     outcome["cost"] = meter.report()
