@@ -11,6 +11,7 @@ import nbformat
 
 from gradekit import provided
 from gradekit.course import Assignment
+from gradekit.run.tasks import TaskPlan
 
 _REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 
@@ -51,10 +52,23 @@ def limits_text(assignment: Assignment) -> str:
                    for name, value in rows)
     return ("### Limits when this notebook is graded\n\n"
             "The grader runs your notebook from top to bottom in a sandbox with no network, and enforces these "
-            "limits (`full` is the graded run; `smoke` is the quick check on a CPU). A cell past its time limit, "
-            "or a run past a memory, file or output limit, is stopped with a reason. Only what `submit.answer`, "
-            "`submit.model`, `submit.state_dict` and `submit.arrays` hand in is graded; `submit.model` refuses, "
-            "before writing anything, a model larger than the largest file.\n\n" + head + body)
+            "limits (`full` is the graded run; `smoke` is the quick check on a CPU). A run past the notebook's time "
+            "or an output, file or disk limit is stopped with a reason. Only what `submit.answer`, "
+            "`submit.model`, `submit.state_dict` and `submit.arrays` hand in is graded; they refuse, before "
+            "writing anything, a file larger than the largest file.\n\n" + head + body + _tasks_text(assignment))
+
+
+def _tasks_text(assignment: Assignment) -> str:
+    plan = TaskPlan.declared(assignment.declaration.get("tasks"))
+    if not plan.declared_any:
+        return ("\nA cell past its time limit, or a kernel that dies (memory, a crash), stops the run there: the "
+                "cells after it are not run.\n")
+    names = ", ".join(s.name for s in plan.starts)
+    return ("\nThe notebook is graded in tasks: " + names + ". A cell past its time limit is interrupted, or a "
+            "kernel that dies (memory, a crash) is restarted, and the rest of that task is skipped; the grader then "
+            "goes on with the next task, so one failure costs only its own task. After a restart the parameters "
+            "and setup cells are run again; anything else an earlier task defined is gone, so a task that needs it "
+            "fails with its own reason.\n")
 
 
 def _duration(seconds: int) -> str:

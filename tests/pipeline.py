@@ -16,9 +16,11 @@ from conftest import REPO, gradekit, make_course
 SOLVED_ELSEWHERE = {"alice_correct"}
 
 
-def expected_marks(assignment: str) -> dict[str, dict]:
+def expected_marks(assignment: str, alone: bool = False) -> dict[str, dict]:
+    """The fixtures' expected marks: those of the batch, or (`alone`) those a test of their own runs."""
     path = REPO / "tests" / "fixtures" / assignment / "expected_marks.json"
-    return {k: v for k, v in json.loads(path.read_text()).items() if not k.startswith("_") and k not in SOLVED_ELSEWHERE}
+    return {k: v for k, v in json.loads(path.read_text()).items()
+            if not k.startswith("_") and k not in SOLVED_ELSEWHERE and bool(v.get("alone")) == alone}
 
 
 def run_batch(tmp_path_factory, data_root: Path, assignment: str) -> dict:

@@ -26,6 +26,10 @@ def check_release_states_limits(course, assignment: str) -> None:
     assert (f"| largest file you write (a submitted model too) | {limits['smoke'].output_mb} MB | "
             f"{limits['full'].output_mb} MB |") in text
     assert f"| memory (with /tmp and /dev/shm) | {limits['smoke'].memory_mb:,} MB |" in text
+    tasks = Course(course).assignment(assignment).tasks()
+    if tasks.declared_any:   # how a failure is confined, with the tasks' names as assignment.toml declares them
+        assert "graded in tasks: " + ", ".join(s.name for s in tasks.starts) + "." in text
+        assert "one failure costs only its own task" in text
     state_limits(path, Course(course).assignment(assignment))   # a second release replaces the table
     nb = nbformat.read(path, as_version=4)
     assert sum(LIMITS_TAG in c.metadata.get("tags", []) for c in nb.cells) == 1

@@ -5,11 +5,12 @@ FashionMNIST and the SVHN stand-in; the tests below check its outputs item by it
 from __future__ import annotations
 
 import csv
+import shutil
 import time
 
 import pytest
 
-from conftest import gradekit
+from conftest import REPO, gradekit, make_course
 from pipeline import batch_fixture, check_marks, expected_marks, grade_with_one_grader_file, outcome, solve
 
 A = "ee046211_hw2"
@@ -56,7 +57,7 @@ def test_mark_sheet(batch):
         assert float(row["auto_total"]) == EXPECTED[student]["total"]
         assert "SMOKE MARKS on stand-in data (svhn)" in row["notes"]
     assert "no notebook" in by_student["frank_not_a_notebook"]["notes"]
-    assert "cell 3 raised" in by_student["ivan_raises_in_cell3"]["notes"]
+    assert "code cell 2 [ee046211_hw2-setup] raised" in by_student["ivan_raises_in_cell3"]["notes"]
     assert (batch["course"] / "marks" / f"{A}_distribution.png").stat().st_size > 5000
 
 
@@ -81,6 +82,44 @@ def test_rerun_skips_finished_submissions(batch):
 def test_progress_bar_names_the_students(batch):
     out = batch["run_output"]
     assert "run ee046211_hw2" in out and "submission" in out and "bob_backprop_count_xavier: ok" in out
+
+
+def test_failures_cost_only_their_own_task(batch):
+    """Task 2's over-cap model is refused where it is written and Task 3 is graded; Task 3's training fails
+    after the count was printed: the count keeps its points, the model's items cite Task 3's own error."""
+    kate_run, kate = outcome(batch, "kate_16m_mlp")
+    tasks = {t["name"]: t for t in kate_run["tasks"]}
+    assert tasks["Task 2 – FashionMNIST MLP"]["status"] == "error" and tasks["Task 3 – SVHN CNN"]["status"] == "ok"
+    assert "task2_mlp is 6" in tasks["Task 2 – FashionMNIST MLP"]["reason"], "the size, in MB, of the refused export"
+    assert not list((batch["course"] / "autograded" / "kate_16m_mlp" / A / "artifacts").glob("*task2_mlp*"))
+    items = {i["id"]: i for i in kate["items"]}
+    assert "(Task 2 – FashionMNIST MLP: error: code cell 12 [ee046211_hw2-t2-mlp] raised ValueError: task2_mlp is" \
+        in items["task2.accuracy"]["reason"]
+    leo = {i["id"]: i for i in outcome(batch, "leo_count_without_model")[1]["items"]}
+    assert leo["task3.param_count"]["points"] == 3 and "graded from the printed count alone" in leo["task3.param_count"]["reason"]
+    assert "Task 3 – SVHN CNN: error: code cell 16 [ee046211_hw2-t3-train] raised TypeError" in leo["task3.accuracy"]["reason"]
+    assert "NotImplementedError" not in leo["task3.accuracy"]["reason"], "never another task's error"
+
+
+def test_a_cell_past_its_limit_costs_only_its_task(tmp_path, data_root):
+    """Task 2's training never ends: interrupted at the cell limit (60 s here, so that CI need not wait the
+    smoke profile's 600 s), the rest of Task 2 skipped, Task 3 run and marked."""
+    course = make_course(tmp_path / "course")
+    toml = course / "source" / A / "assignment.toml"
+    toml.write_text(toml.read_text().replace("[limits.smoke]\ncell_timeout_s = 600", "[limits.smoke]\ncell_timeout_s = 60"))
+    student = "judy_task2_timeout"
+    shutil.copytree(REPO / "tests" / "fixtures" / A / student, course / "submitted" / student)
+    common = ["--profile", "smoke", "--data-root", str(data_root)]
+    gradekit("run", A, "--jobs", "1", *common, cwd=course)
+    gradekit("grade", A, "--jobs", "1", *common, cwd=course)
+    lone = {"course": course, "assignment": A}
+    check_marks(lone, student, expected_marks(A, alone=True)[student], AUTO_MAX, n_items=16)
+    run = outcome(lone, student)[0]
+    tasks = {t["name"]: t["status"] for t in run["tasks"]}
+    assert tasks == {"Preamble": "ok", "Part 1 – theory": "ok", "Task 1 – activations and initialisation": "ok",
+                     "Task 2 – FashionMNIST MLP": "timeout", "Task 3 – SVHN CNN": "ok"}
+    skipped = [c["label"] for c in run["cells"] if c["status"] == "skipped"]
+    assert skipped == ["code cell 13 [ee046211_hw2-t2-reinit]"]
 
 
 def test_solve_earns_every_auto_point(data_root, tmp_path):

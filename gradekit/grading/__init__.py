@@ -10,7 +10,8 @@ import pytest
 
 from gradekit.grading.artifacts import Lazy, SubmissionArtifacts
 from gradekit.grading.checks import (accuracy, activations, agrees, changed_tensors, close, conv_paddings, conv_strides, count_ops,
-                                     parameter_count, parameter_shapes, parameters, predict, require, require_agrees,
+                                     parameter_count, parameter_shapes, parameters, predict, reported_parameter_count, require,
+                                     require_agrees,
                                      residual_adds, uses_op)
 from gradekit.grading.occlusion import reference_occlusion_map, small_exported_cnn
 from gradekit.grading.data import GraderData
@@ -22,7 +23,7 @@ from gradekit.grading.student_code import StudentCode, expect_array
 item = pytest.mark.item   # @item("q2.mse", points=2): the mark-sheet item a test grades
 
 __all__ = ["item", "require", "agrees", "require_agrees", "close", "HAND_CALCULATION", "SigFigs", "Tolerance",
-           "accuracy", "activations", "residual_adds", "predict", "parameter_count", "parameters", "parameter_shapes", "uses_op", "conv_paddings",
+           "accuracy", "activations", "residual_adds", "predict", "parameter_count", "reported_parameter_count", "parameters", "parameter_shapes", "uses_op", "conv_paddings",
            "conv_strides", "count_ops", "reference_occlusion_map", "small_exported_cnn",
            "changed_tensors", "expect_array", "ItemFailed", "MissingArtifact", "BadArtifact", "GraderProblem",
            "Credit", "Lazy", "SubmissionArtifacts", "StudentCode", "GraderData"]

@@ -13,6 +13,7 @@ from gradekit.untrusted import UntrustedData, load_npz, open_zip, read_bytes, re
 # what the graders read of one artifact at most (the published folder is bounded too: gradekit.run.publish)
 MAX_ANSWERS_BYTES = 16 << 20
 MAX_ARTIFACT_BYTES = 1 << 30
+_SUFFIX = {"model": ".pt2", "state_dict": ".pt", "arrays": ".npz"}
 
 
 class Lazy(dict):
@@ -46,6 +47,13 @@ class SubmissionArtifacts:
         if self.run.status == "ok":
             return ""
         return f" (the run: {self.run.status}: {self.run.reason})"
+
+    def submitted(self, kind: str, name: str) -> bool:
+        """Whether the run handed this in (for an item that grades a number when its model is missing)."""
+        if kind == "answer":
+            return name in self.answers
+        path = self.artifacts / f"{name}{_SUFFIX[kind]}"
+        return path.exists() or path.is_symlink()
 
     def missing(self, kind: str, name: str) -> MissingArtifact:
         return MissingArtifact(f"{kind} '{name}' was not submitted{self._context(kind, name)}")
@@ -108,7 +116,7 @@ class SubmissionArtifacts:
         from gradekit.grading import pt2
 
         if name not in self._programs:
-            data = self._bytes(f"{name}.pt2", "model", name)
+            data = self._bytes(f"{name}{_SUFFIX['model']}", "model", name)
             self._programs[name] = pt2.load(data, name, MAX_ARTIFACT_BYTES)
         return self._programs[name]
 
@@ -118,7 +126,7 @@ class SubmissionArtifacts:
     def state_dict(self, name: str) -> dict:
         import torch
 
-        data = self._bytes(f"{name}.pt", "state_dict", name)
+        data = self._bytes(f"{name}{_SUFFIX['state_dict']}", "state_dict", name)
         try:   # torch's restricted unpickler (tensors and containers only), after the archive's bounds
             open_zip(data, f"state_dict '{name}'", 65536, MAX_ARTIFACT_BYTES)
             state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
@@ -131,7 +139,7 @@ class SubmissionArtifacts:
         return state
 
     def arrays(self, name: str) -> dict:
-        data = self._bytes(f"{name}.npz", "arrays", name)
+        data = self._bytes(f"{name}{_SUFFIX['arrays']}", "arrays", name)
         try:
             return load_npz(data, f"arrays '{name}'", max_unpacked=MAX_ARTIFACT_BYTES)
         except UntrustedData as exc:

@@ -37,6 +37,21 @@ def parameter_count(exported) -> int:
     return int(sum(exported.state_dict[n].numel() for n in names))
 
 
+def reported_parameter_count(submission, qid: str, model: str, what: str | None = None) -> str:
+    """Check the parameter count a student submitted as `qid` against their model `model`; when the model
+    is missing (its training failed after the count was printed), the count alone is the evidence. Returns
+    the note to give (empty when it was checked against the model); fails the item on a wrong count."""
+    reported = submission.number(qid)
+    what = what or f"the printed parameter count {reported:,.0f}"
+    require(reported > 0 and reported == int(reported), f"{qid} ({reported:g}) is not a positive whole number")
+    if not submission.submitted("model", model):
+        return (f"{qid} graded from the printed count alone: {submission.missing('model', model)}, so it could not "
+                "be checked against the model")
+    actual = parameter_count(submission.exported(model))
+    require(reported == actual, f"{what} is not the number of parameters of the submitted {model} ({actual:,})")
+    return ""
+
+
 def parameters(exported) -> dict[str, torch.Tensor]:
     return {n: exported.state_dict[n] for n in exported.graph_signature.parameters}
 

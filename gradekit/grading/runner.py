@@ -61,6 +61,7 @@ def grade_all(assignment: Assignment, autograded: Path, students: list[str], *, 
     for student in students:
         run_dir = autograded / student / assignment.name
         run, profile = RunRecord.load(run_dir), profiles[student]
+        run_seed = run.seed if run is not None and run.input_sha256 else seed   # what the notebook ran with
         if run is not None and run.status == SANDBOX_FAILED:   # the machinery's failure: staff's, not a zero
             results[student] = GradeReport(profile=profile, grading_error=f"the run did not complete on our side: "
                                                                           f"{run.reason[:300]}")
@@ -69,9 +70,9 @@ def grade_all(assignment: Assignment, autograded: Path, students: list[str], *, 
             from gradekit.scale import transfer
             from gradekit.scale.remote import grade_packed
             calls.append(Call(student, grade_packed, (assignment, student, transfer.pack(run_dir),
-                                                      assignment.catalog(), data_root, profile, seed, unsandboxed)))
+                                                      assignment.catalog(), data_root, profile, run_seed, unsandboxed)))
         else:
-            calls.append(Call(student, _grade_here, (assignment, run_dir, data_root, profile, seed)))
+            calls.append(Call(student, _grade_here, (assignment, run_dir, data_root, profile, run_seed)))
     bar = tqdm(total=len(students), initial=len(results), unit="submission", desc=f"grade {assignment.name}",
                dynamic_ncols=True)
 

@@ -7,7 +7,7 @@ and every reason and the mark sheet say these are smoke marks."""
 import pytest
 import torch
 
-from gradekit.grading.checks import accuracy, parameter_count, require, uses_op
+from gradekit.grading.checks import accuracy, reported_parameter_count, require, uses_op
 
 TIERS = [(0.86, 0.5), (0.90, 1.0)]      # spec: 86 % for half, 90 % for full marks
 NOISE_LEVELS = ("0.05", "0.01", "0.005")
@@ -41,10 +41,13 @@ def cnn_accuracy(cnn, svhn_test):
 
 
 @pytest.mark.item("task3.param_count", points=3)
-def test_param_count(submission, cnn):
-    require(uses_op(cnn, "conv"), "task3_cnn has no convolution: it is not a CNN")
-    reported = submission.number("task3.param_count")
-    require(reported == parameter_count(cnn), f"the printed parameter count {reported:,.0f} is not the submitted model's")
+def test_param_count(submission, credit):
+    """The count is the evidence; the model, when there is one, is what it is checked against: a count the
+    release's own line printed from a model whose training later failed keeps its points, as a TA reading
+    the notebook would give them."""
+    if submission.submitted("model", "task3_cnn"):
+        require(uses_op(submission.exported("task3_cnn"), "conv"), "task3_cnn has no convolution: it is not a CNN")
+    credit.say(reported_parameter_count(submission, "task3.param_count", "task3_cnn"))
 
 
 @pytest.mark.item("task3.accuracy", points=15)
