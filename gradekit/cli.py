@@ -243,7 +243,8 @@ def _marks(args, course: Course, assignment) -> int:
             return 2
         print("\n".join(done.lines()))
     if sheet.attention:  # first, before anything else: these marks are not final
-        print(f"NEEDS ATTENTION: {len(sheet.attention)} students have items the graders could not check "
+        n = len(sheet.attention)
+        print(f"NEEDS ATTENTION: {n} student{'s have' if n != 1 else ' has'} items the graders could not check "
               "(their marks are not final; fix the cause, then `gradekit grade A --student S`):")
         for student, items in sorted(sheet.attention.items()):
             for what in items:

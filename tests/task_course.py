@@ -16,7 +16,7 @@ TOML = '''title = "tiny with tasks (kit tests)"
 datasets = ["tally"]
 
 [limits]
-cell_timeout_s = 6
+cell_timeout_s = 4
 notebook_timeout_s = 150
 memory_mb = 4096
 processes = 64

@@ -10,7 +10,8 @@ import pytest
 
 from conftest import gradekit, tiny_course
 
-STUDENTS = ["h00_honest", "h01_raises", "h03_os_exit"]
+# (a dead kernel: tests/test_cluster.py and tests/test_tasks.py in this lane, the hostile batch in the slow one)
+STUDENTS = ["h00_honest", "h01_raises"]
 CRASHING_GRADER = '''
 import pytest
 
@@ -38,9 +39,8 @@ def test_outcomes_and_marks(tiny):
     course = tiny[0]
     sheet = rows(course)
     assert [(sheet[s]["run_status"], sheet[s]["tiny.answer"], sheet[s]["tiny.double"]) for s in STUDENTS] == [
-        ("ok", "2", "2"), ("error", "0", "2"), ("kernel died", "0", "0")]
+        ("ok", "2", "2"), ("error", "0", "2")]
     assert "cell 4 raised RuntimeError: oops" in sheet["h01_raises"]["notes"]
-    assert "the kernel died in code cell 3" in sheet["h03_os_exit"]["notes"]
     run = json.loads((course / "autograded" / "h00_honest" / "tiny" / "run.json").read_text())
     assert run["format"] == 2 and run["data"] == {"tally": "rebuilt"}
 
@@ -48,7 +48,7 @@ def test_outcomes_and_marks(tiny):
 def test_a_grader_crash_needs_attention_and_is_not_the_students_zero(tiny):
     course, _, marks = tiny
     assert marks.returncode == 1, "marks exits non-zero while an item needs attention"
-    assert marks.stdout.startswith("NEEDS ATTENTION: 3 students"), marks.stdout
+    assert marks.stdout.startswith("NEEDS ATTENTION: 2 students"), marks.stdout
     assert "KeyError" in marks.stdout
     sheet = rows(course)
     for student in STUDENTS:
@@ -70,7 +70,7 @@ def test_regrading_one_student_after_the_fix(tiny):
     after = json.loads((course / "autograded" / "h01_raises" / "tiny" / "grade.json").read_text())
     assert before == after, "only the named student was re-graded"
     sheet_run = gradekit("marks", "tiny", cwd=course, check=False)
-    assert sheet_run.stdout.startswith("NEEDS ATTENTION: 2 students")
+    assert sheet_run.stdout.startswith("NEEDS ATTENTION: 1 student")
     assert rows(course)["h00_honest"]["tiny.extra"] == "1" and rows(course)["h00_honest"]["auto_total"] == "5"
 
 
