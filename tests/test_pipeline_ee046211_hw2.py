@@ -103,11 +103,11 @@ def test_failures_cost_only_their_own_task(batch):
 
 
 def test_a_cell_past_its_limit_costs_only_its_task(tmp_path, data_root):
-    """Task 2's training never ends: interrupted at the cell limit (60 s here, so that CI need not wait the
+    """Task 2's training never ends: interrupted at the cell limit (90 s here, so that CI need not wait the
     smoke profile's 600 s), the rest of Task 2 skipped, Task 3 run and marked."""
     course = make_course(tmp_path / "course")
     toml = course / "source" / A / "assignment.toml"
-    toml.write_text(toml.read_text().replace("[limits.smoke]\ncell_timeout_s = 600", "[limits.smoke]\ncell_timeout_s = 60"))
+    toml.write_text(toml.read_text().replace("[limits.smoke]\ncell_timeout_s = 600", "[limits.smoke]\ncell_timeout_s = 90"))
     student = "judy_task2_timeout"
     shutil.copytree(REPO / "tests" / "fixtures" / A / student, course / "submitted" / student)
     common = ["--profile", "smoke", "--data-root", str(data_root)]

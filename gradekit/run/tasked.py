@@ -84,6 +84,20 @@ class TaskedClient(PapermillNotebookClient):
 
     start_new_kernel = run_sync(async_start_new_kernel)   # the base class binds its own in the same way
 
+    def execute(self, **kwargs):
+        """papermill's, but the closing kernel_info is asked only of a kernel that still answers: one left
+        dead or deaf by the last task (nothing after it to restart for) would fail the whole runner."""
+        self.reset_execution_trackers()
+        with self.setup_kernel(**kwargs):
+            self.responsive = True
+            self.papermill_execute_cells()
+            if self.responsive:
+                info = self.wait_for_reply(self.kc.kernel_info())
+                if info is not None:
+                    self.nb.metadata["language_info"] = info["content"]["language_info"]
+            self.set_widgets_metadata()
+        return self.nb
+
     def papermill_execute_cells(self):
         cells = self.nb.cells
         plan = TaskPlan.from_dict(self.task_plan)
@@ -99,6 +113,7 @@ class TaskedClient(PapermillNotebookClient):
             if restart:
                 restart = False
                 if not self._restart(task, [cells[i] for i in replay if i < index]):
+                    self.responsive = False
                     break
             try:
                 self.nb_man.cell_start(cell, index)
@@ -111,6 +126,7 @@ class TaskedClient(PapermillNotebookClient):
                 restart = not self._interrupted()
             except DeadKernelError:
                 if getattr(self, "output_exceeded", False):
+                    self.responsive = False
                     break   # killed for printing past the notebook's output limit: nothing more runs
                 stopped, restart = task, True
                 status = self._exit_status()
@@ -121,6 +137,7 @@ class TaskedClient(PapermillNotebookClient):
             finally:
                 self.nb_man.cell_complete(cells[index], cell_index=index)
             if restart and all(task_of[i] == task for i in range(index, len(cells))):
+                self.responsive = False
                 break   # nothing left to run: no restart needed
 
     def _log(self, event: str, cell, task: str, **fields) -> None:
