@@ -11,6 +11,7 @@ from pathlib import Path
 def write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.fchmod(fd, 0o644)   # mkstemp's 0600 would hide mark sheets and pages from the course's staff group
     with os.fdopen(fd, "w") as f:
         f.write(text)
         f.flush()

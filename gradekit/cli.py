@@ -151,6 +151,9 @@ def _command(args, course: Course, assignment, data_root: Path) -> int:
                               seed=args.seed, device=args.device, jobs=args.jobs, students=args.students,
                               force=args.force, executor=executor, unsandboxed=args.unsandboxed)
         _summary([r.status for r in results.values()])
+        unchanged = sum(r.skipped for r in results.values())
+        if unchanged:
+            print(f"{unchanged} unchanged since their last run, not run again (--force runs them)")
     elif args.command == "grade":
         from gradekit.grading.runner import grade_all
         students = args.students or course.students(course.autograded, assignment.name)

@@ -65,6 +65,7 @@ def test_a_rerun_on_the_cluster_skips_what_was_published(pool_and_cluster):
     out = gradekit("run", "tiny", "--cluster", "local:1", "--data-root", str(data), cwd=dask)
     assert "Dask at" in out.stdout and "h00_honest:" not in out.stdout, "published runs are not run again"
     assert "1 kernel died, 1 ok" in out.stdout   # the summary counts the skipped runs' outcomes
+    assert "2 unchanged since their last run, not run again" in out.stdout
 
 
 @pytest.mark.slow   # 33 s

@@ -41,6 +41,8 @@ def test_outcomes_and_marks(tiny):
     assert [(sheet[s]["run_status"], sheet[s]["tiny.answer"], sheet[s]["tiny.double"]) for s in STUDENTS] == [
         ("ok", "2", "2"), ("error", "0", "2")]
     assert "cell 4 raised RuntimeError: oops" in sheet["h01_raises"]["notes"]
+    for written in (course / "marks" / "tiny.csv", course / "feedback" / "h00_honest" / "tiny.html"):
+        assert written.stat().st_mode & 0o777 == 0o644, "the course's staff group can read what the kit writes"
     run = json.loads((course / "autograded" / "h00_honest" / "tiny" / "run.json").read_text())
     assert run["format"] == 2 and run["data"] == {"tally": "rebuilt"}
 
