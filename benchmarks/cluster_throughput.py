@@ -19,8 +19,10 @@ import time
 from pathlib import Path
 
 from gradekit.course import Course
-from gradekit.run.batch import run_all
-from gradekit.scale.executors import DaskExecutor, LocalPool
+from gradekit.batch.driver import drive
+from gradekit.batch.settings import Settings
+from gradekit.run.stage import RunStage
+from gradekit.platform.executors import DaskExecutor, LocalPool
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "fixtures" / "tiny_course"
@@ -41,8 +43,8 @@ def course(root: Path, n: int) -> tuple[Course, Path]:
 def timed(course: Course, data: Path, executor, students: list[str]) -> float:
     shutil.rmtree(course.autograded, ignore_errors=True)
     started = time.perf_counter()
-    results = run_all(course.assignment("tiny"), course.submitted, course.autograded, profile="smoke", data_root=data,
-                      seed=0, device="cpu", jobs=executor.width, students=students, executor=executor)
+    stage = RunStage(course.assignment("tiny"), Settings(data), (course.submitted, course.autograded), executor.width)
+    results = drive(stage, students, executor)
     elapsed = time.perf_counter() - started
     assert len(results) == len(students) and all(r.status == "ok" for r in results.values()), results
     return elapsed

@@ -18,7 +18,7 @@ import nbformat
 import torch
 
 from gradekit.course import Course, default_data_root
-from gradekit.solve import solve
+from gradekit.authoring.solve import solve
 
 A = "ee046211_hw2"
 

@@ -15,7 +15,7 @@ python3 -m gradekit.cli data fetch fashionmnist --from .gpu/mirror --data-root /
 python3 - > $OUT/sandbox_probe.txt 2>&1 <<'PY'
 import sys, tempfile
 from pathlib import Path
-from gradekit.run import sandbox
+from gradekit.platform import sandbox
 work = Path(tempfile.mkdtemp())
 c = sandbox.Confinement(workdir=work, gpu=True, memory_mb=8192)
 done = sandbox.run(c.wrap([sys.executable, "-c", "import torch; print('CUDA in sandbox:', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"]), 120, cwd=work)

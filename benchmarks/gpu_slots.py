@@ -20,9 +20,11 @@ from pathlib import Path
 import nbformat
 
 from gradekit.course import Course
-from gradekit.marks import batch_cost, cost_line
-from gradekit.run.batch import run_all
-from gradekit.scale.executors import DaskExecutor
+from gradekit.week.marks import batch_cost, cost_line
+from gradekit.batch.driver import drive
+from gradekit.batch.settings import Settings
+from gradekit.run.stage import RunStage
+from gradekit.platform.executors import DaskExecutor
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = "ee046211_hw2"
@@ -65,9 +67,9 @@ def main() -> None:
             executor = DaskExecutor("local:1", gpu_slots=slots)
             try:
                 started = time.perf_counter()
-                results = run_all(assignment, c.submitted, c.autograded, profile=args.profile,
-                                  data_root=args.data_root.resolve(), seed=0, device=args.device, jobs=slots,
-                                  executor=executor, unsandboxed=args.unsandboxed)
+                settings = Settings(args.data_root.resolve(), args.profile, 0, args.device, args.unsandboxed, slots)
+                stage = RunStage(assignment, settings, (c.submitted, c.autograded), slots)
+                results = drive(stage, stage.students(), executor)
                 wall = time.perf_counter() - started
             finally:
                 executor.close()

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import nbformat
 
-from gradekit.run import sandbox
+from gradekit.platform import sandbox
 from gradekit.course import Course
-from gradekit.run.limits import Limits
+from gradekit.course.limits import Limits
 from gradekit.run.execute import Job, run as gradekit_run
-from gradekit.grading.runner import grade_one
+from gradekit.grading.stage import grade_one
 
 PARAMS = 'DATA_ROOT = "."\nOUTPUT_DIR = "out"\nDEVICE = "cpu"\nPROFILE = "smoke"\nSEED = 0'
 WORK = "from gradekit_submit import Submission\nx = sum(range(10))\nSubmission(OUTPUT_DIR).answer('x', x)"

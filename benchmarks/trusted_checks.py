@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from gradekit.grading import pt2
-from gradekit.run.limits import Limits
+from gradekit.course.limits import Limits
 from gradekit.run.publish import enforce
-from gradekit.scale import transfer
+from gradekit.platform import transfer
 from gradekit.untrusted import load_npz, read_json
 
 

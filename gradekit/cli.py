@@ -1,4 +1,5 @@
-"""The `gradekit` command."""
+"""The `gradekit` command: one small function per command. The library raises typed errors
+(gradekit.errors); only here do they become a one-line message on stderr and an exit code."""
 from __future__ import annotations
 
 import argparse
@@ -6,17 +7,19 @@ import contextlib
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gradekit.course import PROFILES, Course, default_data_root
-from gradekit.data import preflight
-from gradekit.data.catalog import Catalog, DeclarationError
-from gradekit.data.preflight import Refused
-from gradekit.errors import ProfileMismatch
-from gradekit.manual import ManualMarksError
+from gradekit.errors import GradekitError
 from gradekit.untrusted import for_terminal
 
+if TYPE_CHECKING:
+    from gradekit.batch.settings import Settings
 
-def _common(p: argparse.ArgumentParser, jobs: bool = False, profile: str | None = "smoke") -> None:
+
+# ---- the parser ----------------------------------------------------------------------------------------
+
+def _settings_args(p: argparse.ArgumentParser, profile: str | None = "smoke") -> None:
     p.add_argument("--profile", choices=PROFILES, default=profile,
                    help="smoke: minutes on a CPU; full: the real runs" + ("" if profile else
                         " (default: the profile each submission was run with, from its run.json)"))
@@ -24,44 +27,51 @@ def _common(p: argparse.ArgumentParser, jobs: bool = False, profile: str | None 
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--unsandboxed", action="store_true",
                    help="run student code without bubblewrap when it is missing (every report says NOT SANDBOXED)")
-    if jobs:
-        p.add_argument("--jobs", "-j", type=int, default=1, help="submissions processed in parallel")
-        p.add_argument("--cluster", default=None,
-                       help="a Dask scheduler (tcp://host:8786), or local:N for N worker processes here (docs/cluster.md)")
-        p.add_argument("--gpu-slots", type=int, default=0,
-                       help="with --cluster local:N: GPU submissions each worker runs at once (its resource GPU=N)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gradekit", description=__doc__)
-    parser.add_argument("--course", type=Path, default=None, help="course repository (default: found from the cwd)")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _batch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--jobs", "-j", type=int, default=1, help="submissions processed in parallel")
+    p.add_argument("--cluster", default=None,
+                   help="a Dask scheduler (tcp://host:8786), or local:N for N worker processes here (docs/cluster.md)")
+    p.add_argument("--gpu-slots", type=int, default=0,
+                   help="with --cluster local:N: GPU submissions each worker runs at once (its resource GPU=N)")
 
-    p = sub.add_parser("release", help="source/A -> release/A with nbgrader (solutions stripped)")
+
+def _command(sub, name: str, help: str) -> argparse.ArgumentParser:
+    """A command about one assignment: its name comes first."""
+    p = sub.add_parser(name, help=help)
     p.add_argument("assignment")
+    return p
 
-    p = sub.add_parser("new", help="scaffold source/A and grader_tests/A: an example of every cell and grader kind")
-    p.add_argument("assignment")
 
-    p = sub.add_parser("check", help="read source/A and grader_tests/A without running them; report problems and points")
-    p.add_argument("assignment")
+def _authoring_parsers(sub) -> None:
+    _command(sub, "new", "scaffold source/A and grader_tests/A: an example of every cell and grader kind")
+    _command(sub, "check", "read source/A and grader_tests/A without running them; report problems and points")
+    _command(sub, "release", "source/A -> release/A with nbgrader (solutions stripped)")
+    p = _command(sub, "solve", "run and grade the instructor solution -> solutions/A/")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    _settings_args(p)
 
-    p = sub.add_parser("run", help="execute every submission in a sandbox -> autograded/")
-    p.add_argument("assignment")
+
+def _batch_parsers(sub) -> None:
+    p = _command(sub, "run", "execute every submission in a sandbox -> autograded/")
     p.add_argument("--submitted", type=Path, default=None, help="submissions folder (default: submitted/)")
-    p.add_argument("--students", nargs="*", default=None)
+    p.add_argument("--students", nargs="*", default=None, metavar="STUDENT", help="only these students")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     p.add_argument("--force", action="store_true", help="re-run even unchanged submissions")
-    _common(p, jobs=True)
+    _settings_args(p)
+    _batch_args(p)
+    p = _command(sub, "grade", "pytest graders on each run -> grade.json")
+    who = p.add_argument_group("which students (default: every student with a run)")
+    who.add_argument("--students", nargs="*", default=None, metavar="STUDENT", help="only these students")
+    who.add_argument("--student", action="append", dest="students", metavar="STUDENT",
+                     help="one student, e.g. to re-grade after fixing what needed attention (repeatable)")
+    _settings_args(p, profile=None)
+    _batch_args(p)
 
-    p = sub.add_parser("grade", help="pytest graders on each run -> grade.json")
-    p.add_argument("assignment")
-    p.add_argument("--students", nargs="*", default=None)
-    p.add_argument("--student", action="append", dest="students", help="re-grade this student (repeatable)")
-    _common(p, jobs=True, profile=None)
 
-    p = sub.add_parser("collect", help="an LMS's submissions archive (or a folder) -> submitted/<student>/A/")
-    p.add_argument("assignment")
+def _week_parsers(sub) -> None:
+    p = _command(sub, "collect", "an LMS's submissions archive (or a folder) -> submitted/<student>/A/")
     p.add_argument("archive", type=Path, help="Moodle's or Canvas's 'download all submissions' zip, or a folder")
     p.add_argument("--lms", choices=("moodle", "canvas", "folder"), required=True)
     p.add_argument("--roster", type=Path, default=None, help="student,name,email[,canvas_id] (default: roster.csv of the course)")
@@ -69,26 +79,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="submission times: Moodle's grading worksheet, or a Canvas CSV of user_id,submitted_at")
     p.add_argument("--replace", action="store_true", help="replace a collected submission whose content differs")
     p.add_argument("--add-unknown", action="store_true", help="collect identities the roster does not know")
-
-    p = sub.add_parser("manual", help="a page per manual item with every answer, and marks/A_manual.csv to fill in")
-    p.add_argument("assignment")
-
-    p = sub.add_parser("marks", help="marks/A.csv and feedback/<student>/A.html (merges marks/A_manual.csv)")
-    p.add_argument("assignment")
+    _command(sub, "manual", "a page per manual item with every answer, and marks/A_manual.csv to fill in")
+    p = _command(sub, "marks", "marks/A.csv and feedback/<student>/A.html (merges marks/A_manual.csv)")
     p.add_argument("--export", choices=("moodle", "canvas"), default=None, help="also write the LMS's grade upload file")
     p.add_argument("--worksheet", type=Path, default=None, help="--export moodle: the grading worksheet as downloaded")
     p.add_argument("--gradebook", type=Path, default=None, help="--export canvas: the gradebook export")
     p.add_argument("--column", default=None, help="--export canvas: the assignment's column, 'Title (id)'")
     p.add_argument("--roster", type=Path, default=None)
+    p = _command(sub, "report", "marks/A_report.html: which items went badly, and the runs' outcomes")
+    p.add_argument("--roster", type=Path, default=None)
 
-    p = sub.add_parser("report", help="marks/A_report.html: which items went badly, and the runs' outcomes")
-    p.add_argument("assignment")
 
-    p = sub.add_parser("solve", help="run and grade the instructor solution -> solutions/A/")
-    p.add_argument("assignment")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
-    _common(p)
-
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gradekit", description=__doc__)
+    parser.add_argument("--course", type=Path, default=None, help="course repository (default: found from the cwd)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_authoring_parsers, _batch_parsers, _week_parsers):
+        add(sub)
     p = sub.add_parser("data", help="datasets under the data root")
     p.add_argument("action", choices=("fetch", "verify", "synth"))
     p.add_argument("datasets", nargs="*", help="dataset names (default: all, or those of --assignment)")
@@ -99,97 +106,87 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# ---- the commands --------------------------------------------------------------------------------------
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    course = Course(args.course.resolve()) if args.course else None
-    data_root = (getattr(args, "data_root", None) or default_data_root()).resolve()
     try:
         if args.command == "new":   # also in a folder that is not a course yet
-            from gradekit.scaffold import course_root, create
-            root = args.course.resolve() if args.course else course_root(Path.cwd().resolve())
-            for path in create(root, args.assignment):
-                print(f"wrote {path.relative_to(root)}")
-            print(f"next: edit them, then `gradekit check {args.assignment}`, `gradekit solve {args.assignment}`, "
-                  f"`gradekit release {args.assignment}` (docs/authoring.md)")
-            return 0
+            return cmd_new(args)
+        course = Course(args.course.resolve()) if args.course else Course.find()
         if args.command == "data":
-            return _data(args, course or Course.find(), data_root)
-        course = course or Course.find()
-        return _command(args, course, course.assignment(args.assignment), data_root)
-    except (DeclarationError, ManualMarksError, ProfileMismatch) as exc:
-        print(f"gradekit: {exc}", file=sys.stderr)
-        return 2
-    except Refused as refusal:
-        print(refusal, file=sys.stderr)
-        return 2
+            return cmd_data(args, course)
+        return COMMANDS[args.command](args, course.assignment(args.assignment))
+    except GradekitError as exc:
+        text = str(exc)
+        print(text if text.startswith("refusing") else f"gradekit {args.command}: {text}", file=sys.stderr)
+        return exc.exit_code
 
 
-def _command(args, course: Course, assignment, data_root: Path) -> int:
-    if args.command in ("check", "release", "solve"):
-        from gradekit.check import check
-        counting = args.command == "check"   # release and solve need the errors, not pytest's item count
-        report = check(assignment, items=counting)
-        if counting or report.errors or report.warnings:
-            print(report.summary(points=counting), file=sys.stdout if counting else sys.stderr)
-        if report.errors:
-            if args.command != "check":
-                print(f"gradekit: {args.command} refused: `gradekit check {assignment.name}` found the errors above",
-                      file=sys.stderr)
-            return 2
-        if args.command == "check":
-            return 0
-    if args.command in ("run", "grade", "solve"):
-        preflight.require_ready(assignment.catalog(), data_root, unsandboxed=args.unsandboxed)
-    if args.command == "release":
-        from gradekit.release import release
-        print(f"released {assignment.name} -> {release(assignment)}")
-    elif args.command == "run":
-        from gradekit.run.batch import run_all
-        submitted = (args.submitted or course.submitted).resolve()
-        with _executor(args) as executor:
-            results = run_all(assignment, submitted, course.autograded, profile=args.profile, data_root=data_root,
-                              seed=args.seed, device=args.device, jobs=args.jobs, students=args.students,
-                              force=args.force, executor=executor, unsandboxed=args.unsandboxed)
-        _summary([r.status for r in results.values()])
-        unchanged = sum(r.skipped for r in results.values())
-        if unchanged:
-            print(f"{unchanged} unchanged since their last run, not run again (--force runs them)")
-    elif args.command == "grade":
-        from gradekit.grading.runner import grade_all
-        students = args.students or course.students(course.autograded, assignment.name)
-        with _executor(args) as executor:
-            results = grade_all(assignment, course.autograded, students, data_root=data_root, profile=args.profile,
-                                seed=args.seed, jobs=args.jobs, executor=executor, unsandboxed=args.unsandboxed)
-        _summary(["needs attention" if r.attention else "graded" for r in results.values()])
-    elif args.command == "collect":
-        return _collect(args, course, assignment)
-    elif args.command == "manual":
-        from gradekit import manual
-        students = course.students(course.submitted, assignment.name)
-        pages = manual.write_pages(assignment, students, course.marks / "manual" / assignment.name)
-        added = manual.write_template(manual.path_for(course.marks, assignment.name), assignment, students)
-        print(f"{len(pages)} pages: {course.marks / 'manual' / assignment.name}/<item>.html ({len(students)} students)\n"
-              f"{manual.path_for(course.marks, assignment.name)}: {added} rows added (points empty = not marked yet)")
-    elif args.command == "marks":
-        return _marks(args, course, assignment)
-    elif args.command == "report":
-        from gradekit.marks import write_marks
-        from gradekit.report import write_report
-        sheet = write_marks(assignment, course.autograded, course.students(course.autograded, assignment.name),
-                            course.marks, course.feedback)
-        print(f"report: {write_report(assignment, sheet, course.marks / f'{assignment.name}_report.html', course.marks / f'{assignment.name}_distribution.png')}")
-    elif args.command == "solve":
-        from gradekit.solve import solve
-        result = solve(assignment, profile=args.profile, data_root=data_root, seed=args.seed, device=args.device)
-        print(json.dumps(result, indent=1))
-        return 0 if result["total"] == result["max"] and not result["needs_attention"] else 1
+def _data_root(args) -> Path:
+    return (getattr(args, "data_root", None) or default_data_root()).resolve()
+
+
+def settings_from(args) -> "Settings":
+    from gradekit.batch.settings import Settings
+    return Settings(data_root=_data_root(args), profile=args.profile, seed=args.seed,
+                    device=getattr(args, "device", "cpu"), unsandboxed=args.unsandboxed,
+                    jobs=getattr(args, "jobs", 1), cluster=getattr(args, "cluster", None),
+                    gpu_slots=getattr(args, "gpu_slots", 0))
+
+
+def cmd_new(args) -> int:
+    from gradekit.authoring.scaffold import course_root, create
+    root = args.course.resolve() if args.course else course_root(Path.cwd().resolve())
+    for path in create(root, args.assignment):
+        print(f"wrote {path.relative_to(root)}")
+    print(f"next: edit them, then `gradekit check {args.assignment}`, `gradekit solve {args.assignment}`, "
+          f"`gradekit release {args.assignment}` (docs/authoring.md)")
     return 0
 
 
+def _checked(assignment, command: str) -> bool:
+    """`gradekit check`'s errors, printed; release and solve refuse on them."""
+    from gradekit.authoring.check import check
+    report = check(assignment, items=False)
+    if report.errors or report.warnings:
+        print(report.summary(points=False), file=sys.stderr)
+    if report.errors:
+        print(f"gradekit: {command} refused: `gradekit check {assignment.name}` found the errors above", file=sys.stderr)
+    return not report.errors
+
+
+def cmd_check(args, assignment) -> int:
+    from gradekit.authoring.check import check
+    report = check(assignment, items=True)
+    print(report.summary(points=True))
+    return 2 if report.errors else 0
+
+
+def cmd_release(args, assignment) -> int:
+    from gradekit.authoring.release import release
+    if not _checked(assignment, "release"):
+        return 2
+    print(f"released {assignment.name} -> {release(assignment)}")
+    return 0
+
+
+def cmd_solve(args, assignment) -> int:
+    from gradekit.authoring.solve import solve
+    from gradekit.data import preflight
+    if not _checked(assignment, "solve"):
+        return 2
+    settings = settings_from(args)
+    preflight.require_ready(assignment.catalog(), settings.data_root, unsandboxed=settings.unsandboxed)
+    solved = solve(assignment, settings)
+    print(json.dumps(solved.to_dict(), indent=1))
+    return 0 if solved.complete else 1
+
+
 @contextlib.contextmanager
-def _executor(args):
-    from gradekit.scale.executors import executor_for
-    executor = executor_for(args.cluster, args.jobs, args.gpu_slots)
+def _executor(settings):
+    from gradekit.platform.executors import executor_for
+    executor = executor_for(settings.cluster, settings.jobs, settings.gpu_slots)
     if executor.remote:
         print(executor.describe(), flush=True)
     try:
@@ -198,24 +195,52 @@ def _executor(args):
         executor.close()
 
 
+def cmd_run(args, assignment) -> int:
+    from gradekit.batch.driver import drive
+    from gradekit.data import preflight
+    from gradekit.run.stage import RunStage
+    settings = settings_from(args)
+    preflight.require_ready(assignment.catalog(), settings.data_root, unsandboxed=settings.unsandboxed)
+    course = assignment.course
+    with _executor(settings) as executor:
+        stage = RunStage(assignment, settings, ((args.submitted or course.submitted).resolve(), course.autograded),
+                         executor.width, args.force)
+        results = drive(stage, args.students or stage.students(), executor)
+    _summary([r.status for r in results.values()])
+    unchanged = sum(r.skipped for r in results.values())
+    if unchanged:
+        print(f"{unchanged} unchanged since their last run, not run again (--force runs them)")
+    return 0
+
+
+def cmd_grade(args, assignment) -> int:
+    from gradekit.batch.driver import drive
+    from gradekit.data import preflight
+    from gradekit.grading.stage import GradeStage
+    settings = settings_from(args)
+    preflight.require_ready(assignment.catalog(), settings.data_root, unsandboxed=settings.unsandboxed)
+    course = assignment.course
+    students = args.students or course.students(course.autograded, assignment.name)
+    stage = GradeStage(assignment, settings, course.autograded, students)
+    with _executor(settings) as executor:
+        results = drive(stage, students, executor)
+    _summary(["needs attention" if r.attention else "graded" for r in results.values()])
+    return 0
+
+
 def _roster_path(args, course: Course) -> Path | None:
     """--roster, else the course's roster.csv when there is one."""
     default = course.root / "roster.csv"
     return args.roster or (default if default.exists() else None)
 
 
-def _roster(args, course: Course):
-    from gradekit.lms.roster import Roster
-    path = _roster_path(args, course)
-    return Roster.read(path) if path else None
-
-
-def _collect(args, course: Course, assignment) -> int:
-    from gradekit.collect import CollectRefused, collect
-    roster = _roster_path(args, course)
+def cmd_collect(args, assignment) -> int:
+    from gradekit.errors import CollectRefused
+    from gradekit.week.collect import collect
     try:
-        summary = collect(assignment, args.archive.resolve(), args.lms, course.submitted, roster=roster,
-                          times=args.times, replace=args.replace, add_unknown=args.add_unknown)
+        summary = collect(assignment, args.archive.resolve(), args.lms, assignment.course.submitted,
+                          roster=_roster_path(args, assignment.course), times=args.times, replace=args.replace,
+                          add_unknown=args.add_unknown)
     except (CollectRefused, ValueError, OSError) as exc:
         print(f"gradekit collect: refused, nothing written: {exc}", file=sys.stderr)
         return 2
@@ -223,45 +248,84 @@ def _collect(args, course: Course, assignment) -> int:
     return 0
 
 
-def _marks(args, course: Course, assignment) -> int:
-    from gradekit.marks import write_marks
+def cmd_manual(args, assignment) -> int:
+    from gradekit.week import manual
+    course = assignment.course
+    students = course.students(course.submitted, assignment.name)
+    pages = manual.write_pages(assignment, students, course.marks / "manual" / assignment.name)
+    added = manual.write_template(manual.path_for(course.marks, assignment.name), assignment, students)
+    print(f"{len(pages)} pages: {course.marks / 'manual' / assignment.name}/<item>.html ({len(students)} students)\n"
+          f"{manual.path_for(course.marks, assignment.name)}: {added} rows added (points empty = not marked yet)")
+    return 0
 
-    students = course.students(course.autograded, assignment.name)
-    sheet = write_marks(assignment, course.autograded, students, course.marks, course.feedback)
-    if args.export:
-        from gradekit import upload
-        try:
-            if args.export == "moodle":
-                if not args.worksheet:
-                    raise ValueError("--export moodle needs --worksheet (Moodle: Grading action > Download grading worksheet)")
-                done = upload.moodle(sheet, assignment, args.worksheet, _roster(args, course),
-                                     course.marks / f"{assignment.name}_moodle.csv")
-            else:
-                if not args.gradebook:
-                    raise ValueError("--export canvas needs --gradebook (Canvas: Grades > Export > Export Entire Gradebook)")
-                done = upload.canvas(sheet, assignment, args.gradebook, _roster(args, course),
-                                     course.marks / f"{assignment.name}_canvas.csv", args.column)
-        except (ValueError, OSError) as exc:
-            print(f"gradekit marks --export {args.export}: refused: {exc}", file=sys.stderr)
-            return 2
-        print("\n".join(done.lines()))
-    if sheet.attention:  # first, before anything else: these marks are not final
+
+def _sheet(args, assignment):
+    """marks/A.csv written: a row for every run, every collected submission and every student of the roster."""
+    from gradekit.lms.roster import Roster
+    from gradekit.week.marks import sheet_students, write_marks
+    course = assignment.course
+    roster_path = _roster_path(args, course)
+    roster = list(Roster.read(roster_path).students) if roster_path else []
+    return write_marks(assignment, course.autograded, sheet_students(assignment, roster), course.marks, course.feedback)
+
+
+def cmd_marks(args, assignment) -> int:
+    from gradekit.week.marks import cost_line, sheet_table
+    course = assignment.course
+    sheet = _sheet(args, assignment)
+    if args.export and _export(args, sheet, assignment):
+        return 2
+    if sheet.attention:  # first: these marks are not final
         n = len(sheet.attention)
         print(f"NEEDS ATTENTION: {n} student{'s have' if n != 1 else ' has'} items the graders could not check "
               "(their marks are not final; fix the cause, then `gradekit grade A --student S`):")
         for student, items in sorted(sheet.attention.items()):
             for what in items:
                 print(for_terminal(f"  {student}: {what[:200]}"))
-    from gradekit.marks import cost_line
+    for warning in sheet.warnings:
+        print(for_terminal(f"warning: {warning}"))
+    print(for_terminal(sheet_table(sheet)))
     print(f"mark sheet: {sheet.path}\nfeedback:   {course.feedback}/<student>/{assignment.name}.html")
     print(f"{cost_line(json.loads((course.marks / f'{assignment.name}_cost.json').read_text()))} "
           f"(marks/{assignment.name}_cost.json)")
     return 1 if sheet.attention else 0
 
 
-def _data(args, course: Course, data_root: Path) -> int:
-    from gradekit.data import store, synth
+def _export(args, sheet, assignment) -> bool:
+    """The LMS's grade file; True when it was refused (the message is printed)."""
+    from gradekit.lms.roster import Roster
+    from gradekit.week import upload
+    course = assignment.course
+    roster_path = _roster_path(args, course)
+    roster = Roster.read(roster_path) if roster_path else None
+    try:
+        if args.export == "moodle":
+            if not args.worksheet:
+                raise ValueError("--export moodle needs --worksheet (Moodle: Grading action > Download grading worksheet)")
+            done = upload.moodle(sheet, assignment, args.worksheet, roster, course.marks / f"{assignment.name}_moodle.csv")
+        else:
+            if not args.gradebook:
+                raise ValueError("--export canvas needs --gradebook (Canvas: Grades > Export > Export Entire Gradebook)")
+            done = upload.canvas(sheet, assignment, args.gradebook, roster, course.marks / f"{assignment.name}_canvas.csv",
+                                 args.column)
+    except (ValueError, OSError) as exc:
+        print(f"gradekit marks --export {args.export}: refused: {exc}", file=sys.stderr)
+        return True
+    print("\n".join(done.lines()))
+    return False
 
+
+def cmd_report(args, assignment) -> int:
+    from gradekit.week.report import write_report
+    course, name = assignment.course, assignment.name
+    sheet = _sheet(args, assignment)
+    print(f"report: {write_report(assignment, sheet, course.marks / f'{name}_report.html', course.marks / f'{name}_distribution.png')}")
+    return 0
+
+
+def cmd_data(args, course: Course) -> int:
+    from gradekit.data.commands import act
+    data_root = _data_root(args)
     catalog = course.assignment(args.assignment).catalog() if args.assignment else course.catalog()
     names = args.datasets or sorted(d.name for d in catalog if args.action != "synth" or d.standin)
     if args.action == "fetch":  # a course file is built from its inputs: those come first
@@ -269,22 +333,11 @@ def _data(args, course: Course, data_root: Path) -> int:
     data_root.mkdir(parents=True, exist_ok=True)
     failed = 0
     for name in names:
-        dataset = catalog.get(name)
         try:
-            if args.action == "fetch":
-                inputs = {n: catalog.get(n) for n in dataset.inputs}
-                print(f"{name}: {store.fetch(dataset, data_root, args.mirror, inputs)}")
-            elif args.action == "synth":
-                written = synth.synth(dataset, data_root, args.seed)
-                print(f"{name}: " + (f"stand-in written: {', '.join(written)}" if written else "real files present, nothing written"))
-            else:
-                ok, state = store.verify(dataset, data_root)
-                if ok:  # and readable as the sandboxed run will read it
-                    why = preflight.probe_readable(Catalog({name: dataset}), data_root).get(name)
-                    ok, state = (False, f"{state}, but cannot be read as it is: {why}") if why else (True, state)
-                print(f"{name}: {'ok' if ok else 'FAILED'} ({state})")
-                failed += not ok
-        except (OSError, ValueError, RuntimeError) as exc:
+            ok, line = act(args.action, catalog, name, data_root, mirror=args.mirror, seed=args.seed)
+            print(f"{name}: {line}")
+            failed += not ok
+        except (OSError, ValueError, RuntimeError, GradekitError) as exc:
             print(f"{name}: FAILED: {exc}", file=sys.stderr)
             failed += 1
     return 1 if failed else 0
@@ -296,6 +349,9 @@ def _summary(outcomes: list[str]) -> None:
         counts[outcome] = counts.get(outcome, 0) + 1
     print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no submissions")
 
+
+COMMANDS = {"check": cmd_check, "release": cmd_release, "solve": cmd_solve, "run": cmd_run, "grade": cmd_grade,
+            "collect": cmd_collect, "manual": cmd_manual, "marks": cmd_marks, "report": cmd_report}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,7 +9,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from gradekit import atomic
+from gradekit.platform import atomic
 
 FORMAT = 2            # bump when a field changes meaning; older files are read as far as they fit
 RUN_FILE, GRADE_FILE = "run.json", "grade.json"
@@ -159,6 +159,7 @@ class GradeReport:
     items: list[ItemResult] = field(default_factory=list)
     profile: str = ""
     grading_error: str = ""
+    graders_sha256: str = ""   # grader_tests/<assignment>/ as it graded: a sheet that mixes two is flagged
     format: int = FORMAT
 
     @classmethod

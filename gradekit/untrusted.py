@@ -7,7 +7,7 @@ results) is data an attacker may have shaped. The rules, in one place:
 - parse with parsers that cannot run code: JSON with a depth bound, npz without pickles, zip archives
   whose entry count and unpacked size are checked before anything is unpacked;
 - neutralise it where a person reads it: control characters out of terminal lines, formula prefixes
-  out of spreadsheet cells (HTML goes through jinja2's autoescaping, gradekit.pages).
+  out of spreadsheet cells (HTML goes through jinja2's autoescaping, gradekit.week.pages).
 
 Every refusal is an UntrustedData with a reason written for the student (it is their data that broke).
 """

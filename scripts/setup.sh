@@ -12,7 +12,7 @@ if ! command -v bwrap >/dev/null; then
   fi
 fi
 
-# a kit run as root sandboxes submissions as this unprivileged account (gradekit.run.sandbox.sandbox_ids)
+# a kit run as root sandboxes submissions as this unprivileged account (gradekit.platform.sandbox.sandbox_ids)
 if [ "$(id -u)" = 0 ] && ! id gradekit-sandbox >/dev/null 2>&1; then
   useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin gradekit-sandbox \
     || echo "WARNING: could not create the gradekit-sandbox account: sandboxes run as nobody"

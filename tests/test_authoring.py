@@ -71,4 +71,4 @@ def test_extra(submission, datasets):
 def test_a_new_course_gets_the_kits_nbgrader_configuration():
     from conftest import REPO
 
-    assert (REPO / "gradekit" / "scaffold" / "nbgrader_config.py").read_text() == (REPO / "nbgrader_config.py").read_text()
+    assert (REPO / "gradekit" / "authoring" / "scaffold" / "nbgrader_config.py").read_text() == (REPO / "nbgrader_config.py").read_text()

@@ -6,8 +6,8 @@ import pytest
 
 from gradekit.run.classify import (ERROR, EXITED_EARLY, KERNEL_DIED, NOT_RUN, OK, OUTPUT_TOO_LARGE, SANDBOX_FAILED, TIMEOUT,
                                    Outcome, classify)
-from gradekit.run.limits import Limits
-from gradekit.run.tasks import TaskPlan
+from gradekit.course.limits import Limits
+from gradekit.course.tasks import TaskPlan
 
 LIMITS = Limits(cell_timeout_s=20, notebook_timeout_s=90, output_mb=2)
 

@@ -32,7 +32,7 @@ def pool_and_cluster(tmp_path_factory):
     import dask as dask_config
     from distributed import LocalCluster
 
-    from gradekit.scale.executors import LEAN_WORKERS
+    from gradekit.platform.executors import LEAN_WORKERS
 
     base = tmp_path_factory.mktemp("cluster")
     dask, data = tiny_course(base / "dask", STUDENTS)
@@ -104,16 +104,18 @@ def test_a_worker_killed_mid_task_is_retried_elsewhere(tmp_path):
 
 
 def test_a_worker_without_the_data_refuses_with_the_preflights_reason(tmp_path, capsys):
+    from gradekit.batch.driver import drive
+    from gradekit.batch.settings import Settings
     from gradekit.course import Course
-    from gradekit.run.batch import run_all
-    from gradekit.scale.executors import DaskExecutor
+    from gradekit.platform.executors import DaskExecutor
+    from gradekit.run.stage import RunStage
 
     course, _ = tiny_course(tmp_path / "course", ["h00_honest"])
     assignment = Course(course).assignment("tiny")
     executor = DaskExecutor("local:1")
     try:
-        results = run_all(assignment, course / "submitted", course / "autograded", profile="smoke",
-                          data_root=tmp_path / "no-data-here", seed=0, device="cpu", jobs=1, executor=executor)
+        stage = RunStage(assignment, Settings(tmp_path / "no-data-here"), (course / "submitted", course / "autograded"))
+        results = drive(stage, stage.students(), executor)
     finally:
         executor.close()
     captured = capsys.readouterr()
@@ -153,7 +155,7 @@ def _tar(members: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
 
 
 def test_a_tampered_result_is_refused_and_nothing_is_published(tmp_path):
-    from gradekit.scale.transfer import TamperedResult, publish
+    from gradekit.platform.transfer import TamperedResult, publish
 
     dest = tmp_path / "autograded" / "s" / "tiny"
     dest.mkdir(parents=True)
@@ -174,7 +176,7 @@ def test_a_tampered_result_is_refused_and_nothing_is_published(tmp_path):
 
 
 def test_the_local_publish_drops_links_and_oversized_outputs(tmp_path):
-    from gradekit.run.limits import Limits
+    from gradekit.course.limits import Limits
     from gradekit.run.publish import enforce
 
     folder = tmp_path / "staging"
@@ -187,7 +189,7 @@ def test_the_local_publish_drops_links_and_oversized_outputs(tmp_path):
 
 
 def test_gpu_submissions_ask_for_a_gpu_slot_where_workers_offer_them():
-    from gradekit.scale.executors import Call, DaskExecutor
+    from gradekit.platform.executors import Call, DaskExecutor
 
     executor = DaskExecutor("local:1", gpu_slots=2)
     try:
@@ -233,16 +235,18 @@ def test_the_kubernetes_recipe_gives_each_worker_a_gpu_its_slots_and_the_shared_
 def test_a_refused_result_is_a_refusal_to_retry_and_a_failed_runner_keeps_the_row(tmp_path):
     """What the client makes of a worker's answer: a result that breaks the publish rules is a refusal
     (run again elsewhere, then reported); a runner that failed leaves a record on the student's row."""
+    from gradekit.batch.settings import Settings
     from gradekit.course import Course
-    from gradekit.run.batch import _record, make_job
-    from gradekit.scale.executors import Failed, Refused
+    from gradekit.platform.executors import Failed, Refused
+    from gradekit.run.stage import RunStage
 
     course, data = tiny_course(tmp_path / "course", ["h00_honest"])
-    job = make_job(Course(course).assignment("tiny"), "h00_honest", course / "submitted" / "h00_honest" / "tiny",
-                   course / "autograded" / "h00_honest" / "tiny", profile="smoke", data_root=data, seed=0, device="cpu")
-    refused = _record(job, ({"student": "h00_honest"}, b"not a tar", "tcp://10.0.0.9:1234"))
+    stage = RunStage(Course(course).assignment("tiny"), Settings(data), (course / "submitted", course / "autograded"))
+    assert stage.settled("h00_honest") is None
+    job = stage.jobs["h00_honest"]
+    refused = stage.take("h00_honest", ({"student": "h00_honest"}, b"not a tar", "tcp://10.0.0.9:1234"))
     assert isinstance(refused, Refused) and refused.worker == "tcp://10.0.0.9:1234" and "not a readable" in refused.reason
     assert not job.dest.exists(), "nothing of a refused result is published"
-    failed = _record(job, Failed("OSError: disk full"))
+    failed = stage.unavailable("h00_honest", Failed("OSError: disk full"))
     assert failed.status == "sandbox refused" and "disk full" in failed.reason
     assert json.loads((job.dest / "run.json").read_text())["status"] == "sandbox refused"

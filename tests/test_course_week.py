@@ -11,7 +11,7 @@ import pytest
 from conftest import gradekit
 from course_week import WEEK, canvas_zip, moodle_zip, notebook, record, week_course, write_zip
 from gradekit.course import Course
-from gradekit.late import Extension, LatePolicy, assess
+from gradekit.week.late import Extension, LatePolicy, assess
 
 
 def tree(root):
@@ -234,7 +234,7 @@ def test_archive_limits_and_undecodable_names(tmp_path):
 
 
 def test_report_groups_failure_reasons_that_differ_only_in_numbers():
-    from gradekit.report import _reason
+    from gradekit.week.report import _reason
     a = _reason("test accuracy 0.81 is below the 85 % bar (the run: error: cell 4 raised RuntimeError: oops)")
     b = _reason("test accuracy 0.62 is below the 85 % bar")
     assert a[0] == b[0] and a[1] == "test accuracy 0.81 is below the 85 % bar"

@@ -15,7 +15,7 @@ from conftest import REPO, gradekit
 from test_limits_stated import check_release_states_limits
 from gradekit.course import Course
 from gradekit.data import store, synth
-from gradekit.release import solution_leaks
+from gradekit.authoring.release import solution_leaks
 
 sys.path.insert(0, str(REPO / "gradekit" / "provided"))
 import gradekit_data  # noqa: E402  (the helper students get)

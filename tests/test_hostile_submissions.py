@@ -159,14 +159,14 @@ def test_a_sandbox_that_cannot_start_is_not_the_students_fault(tmp_path):
     a running batch), a sandbox that cannot bind its folders is still not the student's fault."""
     from gradekit.course import Course
     from gradekit.run import execute
-    from gradekit.run.batch import make_job
+    from gradekit.batch.settings import Settings
+    from gradekit.run.stage import make_job
 
     course, data = tiny_course(tmp_path / "refused", ["h00_honest"])
     refused = gradekit("run", "tiny", "--data-root", str(tmp_path / "no-such-data-root"), cwd=course, check=False)
     assert refused.returncode == 2 and "does not exist" in refused.stderr and "gradekit data fetch tally" in refused.stderr
     assignment = Course(course).assignment("tiny")
     job = make_job(assignment, "h00_honest", course / "submitted" / "h00_honest" / "tiny",
-                   course / "autograded" / "h00_honest" / "tiny", profile="smoke",
-                   data_root=tmp_path / "no-such-data-root", seed=0, device="cpu")
+                   course / "autograded" / "h00_honest" / "tiny", Settings(tmp_path / "no-such-data-root"))
     record = execute.run(job)
     assert record.status == "sandbox refused" and "could not start" in record.reason, record.reason

@@ -10,12 +10,12 @@ import pytest
 
 from conftest import REPO
 from gradekit.course import Course
-from gradekit.release import LIMITS_TAG
+from gradekit.authoring.release import LIMITS_TAG
 
 
 def check_release_states_limits(course, assignment: str) -> None:
     """Called by the release test on the notebook it released (one release for both)."""
-    from gradekit.release import state_limits
+    from gradekit.authoring.release import state_limits
 
     path = course / "release" / assignment / f"{assignment}.ipynb"
     nb = nbformat.read(path, as_version=4)
@@ -68,7 +68,7 @@ def test_grading_takes_each_runs_profile_and_refuses_another(tmp_path):
     """`grade` grades a run with the profile it was made with (run.json); `grade --profile X` on a run of
     profile Y refuses before anything is graded, in one line."""
     from gradekit.errors import ProfileMismatch
-    from gradekit.grading.runner import graded_profiles
+    from gradekit.grading.stage import graded_profiles
     from gradekit.records import RunRecord
 
     for student, profile in (("ada", "full"), ("bob", "full"), ("cy", "smoke")):

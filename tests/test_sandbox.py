@@ -7,7 +7,7 @@ import time
 import pytest
 
 from conftest import REPO
-from gradekit.run import sandbox
+from gradekit.platform import sandbox
 
 
 @pytest.fixture

@@ -126,7 +126,7 @@ def test_links_pipes_and_sockets_are_never_followed_or_waited_on(tmp_path):
 
 
 def test_publish_keeps_regular_files_only_and_counts_them(tmp_path):
-    from gradekit.run.limits import Limits
+    from gradekit.course.limits import Limits
     from gradekit.run.publish import enforce
 
     folder = tmp_path / "staging"
@@ -144,7 +144,7 @@ def test_publish_keeps_regular_files_only_and_counts_them(tmp_path):
 
 
 def test_a_worker_result_is_bounded_while_it_is_decompressed(tmp_path):
-    from gradekit.scale.transfer import TamperedResult, unpack
+    from gradekit.platform.transfer import TamperedResult, unpack
 
     class Zeros(io.RawIOBase):
         left = 256 << 20
@@ -231,7 +231,7 @@ def test_the_call_worker_cannot_write_its_own_code(tmp_path):
 
 
 def test_feedback_and_marking_pages_escape_what_a_student_wrote(tmp_path):
-    from gradekit.pages import image_data_uri
+    from gradekit.week.pages import image_data_uri
 
     evil = "x' onerror='document.body.innerHTML=\"11 / 11: all tests passed\""
     assert image_data_uri("image/png", evil) is None

@@ -27,6 +27,7 @@ import importlib.util
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from gradekit.errors import DeclarationError
 
 KINDS = ("torchvision", "folder", "weights", "files")
 COURSE_FILE = Path("datasets") / "datasets.toml"
@@ -34,10 +35,6 @@ BUILTIN_RANDOM_INIT = "random-init"
 
 _KEYS = {"kind", "description", "loader", "model", "root", "path", "files", "splits", "tree_md5", "sha256",
          "url", "standin", "standin_note", "recipe", "inputs", "test_split"}
-
-
-class DeclarationError(ValueError):
-    """A dataset declaration that cannot be used; the message names the file and the key."""
 
 
 @dataclass(frozen=True)
@@ -139,8 +136,3 @@ class Catalog:
 
     def manifest(self) -> dict:
         return {d.name: d.for_students() for d in self}
-
-    def provenance(self, data_root: Path) -> dict[str, str]:
-        from gradekit.data import store
-
-        return {d.name: store.provenance(d, data_root) for d in self}

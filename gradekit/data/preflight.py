@@ -13,19 +13,11 @@ from pathlib import Path
 from gradekit import provided
 from gradekit.data import store
 from gradekit.data.catalog import Catalog
-from gradekit.run import sandbox
-from gradekit.run.limits import RunCgroup
+from gradekit.platform import sandbox
+from gradekit.platform.cgroup import RunCgroup
+from gradekit.errors import NotReady
 
 WORKER = Path(__file__).with_name("probe_worker.py")
-
-
-class Refused(SystemExit):
-    """Raised with every problem found; the CLI prints it and exits non-zero."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("refusing to start: the machine is not ready for this batch (no student was run)\n"
-                         + "\n".join(f"  - {p}" for p in problems))
-        self.problems = problems
 
 
 def problems(catalog: Catalog, data_root: Path, *, unsandboxed: bool = False, probe: bool = True) -> list[str]:
@@ -85,4 +77,4 @@ def probe_readable(catalog: Catalog, data_root: Path, timeout_s: float = 300) ->
 def require_ready(catalog: Catalog, data_root: Path, *, unsandboxed: bool = False) -> None:
     found = problems(catalog, data_root, unsandboxed=unsandboxed)
     if found:
-        raise Refused(found)
+        raise NotReady(found)

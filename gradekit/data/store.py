@@ -9,9 +9,10 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from gradekit.data.catalog import Dataset
+from gradekit.data.catalog import Catalog, Dataset
 # the students' helper reads the same manifest; it must run without gradekit, so the engine uses its code
 from gradekit.provided.gradekit_data import STANDINS_FILE, md5, standins
+from gradekit.errors import DataRefused
 
 REAL, STANDIN, REBUILT = "real", "standin", "rebuilt"
 
@@ -66,6 +67,11 @@ def provenance(dataset: Dataset, root: Path) -> str:
     return REBUILT if dataset.recipe else REAL
 
 
+def provenances(catalog: Catalog, root: Path) -> dict[str, str]:
+    """dataset -> where its files came from, for a run's record."""
+    return {d.name: provenance(d, root) for d in catalog}
+
+
 def verify(dataset: Dataset, root: Path) -> tuple[bool, str]:
     state = provenance(dataset, root)
     if state == STANDIN:
@@ -81,7 +87,7 @@ def fetch(dataset: Dataset, root: Path, mirror: Path | None = None, inputs: dict
     if not provenance(dataset, root).startswith("missing") and _loads(dataset, root):
         return "already there"
     if dataset.name in standins(root):
-        raise SystemExit(f"{dataset.name}: {root} holds a stand-in; remove it (or use another data root) before fetching")
+        raise DataRefused(f"{dataset.name}: {root} holds a stand-in; remove it (or use another data root) before fetching")
     if dataset.recipe:
         missing = [n for n, d in (inputs or {}).items() if provenance(d, root).startswith("missing")]
         if missing:
@@ -129,7 +135,7 @@ def _download(dataset: Dataset, root: Path) -> None:
     if dataset.kind == "torchvision":
         return  # torchvision's own download, in fetch()
     if not dataset.url:
-        raise SystemExit(f"{dataset.name}: no download address; fetch it --from a mirror")
+        raise DataRefused(f"{dataset.name}: no download address; fetch it --from a mirror")
     if dataset.kind == "weights":
         from torch.hub import download_url_to_file
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gradekit.data import store
 from gradekit.data.catalog import BUILTIN_RANDOM_INIT, Dataset
+from gradekit.errors import DataRefused
 
 
 def random_init(root: Path, dataset: Dataset, seed: int = 0) -> list[str]:
@@ -30,13 +31,13 @@ def random_init(root: Path, dataset: Dataset, seed: int = 0) -> list[str]:
 def synth(dataset: Dataset, root: Path, seed: int = 0) -> list[str]:
     """Write the stand-in unless the real files are there; return what was written."""
     if not dataset.standin:
-        raise SystemExit(f"{dataset.name} has no stand-in: fetch the real files instead")
+        raise DataRefused(f"{dataset.name} has no stand-in: fetch the real files instead")
     if store.provenance(dataset, root) in (store.REAL, store.REBUILT):
         return []
     real = [rel for rel, checksum in store.declared_files(dataset).items()
             if checksum and (root / rel).exists() and store.matches(root / rel, checksum)]
     if real:
-        raise SystemExit(f"{dataset.name}: {real} are real files; a stand-in never replaces real data")
+        raise DataRefused(f"{dataset.name}: {real} are real files; a stand-in never replaces real data")
     make = random_init if dataset.standin == BUILTIN_RANDOM_INIT else dataset.function(dataset.standin)
     written = make(root, dataset, seed)
     note = dataset.standin_note or ("random init in torchvision's layout" if make is random_init else "stand-in")

@@ -15,6 +15,7 @@ the graders' problem: the item earns nothing yet and needs attention from staff.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -190,5 +191,14 @@ def pytest_sessionfinish(session, exitstatus):
     path = session.config.getoption("--gk-report")
     if not path:
         return
-    report = GradeReport(list(session.config.stash[_RESULTS_KEY].values()), profile=session.config.getoption("--gk-profile"))
+    report = GradeReport(list(session.config.stash[_RESULTS_KEY].values()), profile=session.config.getoption("--gk-profile"),
+                         graders_sha256=graders_digest(Path(session.config.rootpath)))
     report.save(Path(path).parent)
+
+
+def graders_digest(folder: Path) -> str:
+    """sha256 of the graders as they graded: every file under grader_tests/<assignment>/ but caches."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()

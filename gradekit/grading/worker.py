@@ -22,8 +22,8 @@ import weakref
 from pathlib import Path
 
 from gradekit import provided
-from gradekit.run import sandbox
-from gradekit.run.limits import RunCgroup
+from gradekit.platform import sandbox
+from gradekit.platform.cgroup import RunCgroup
 from gradekit.untrusted import UntrustedData, load_json, load_npz
 
 PROVIDED = Path(provided.__file__).resolve().parent

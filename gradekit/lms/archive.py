@@ -10,15 +10,12 @@ import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from gradekit.errors import ArchiveRefused
 
 MAX_FILES = 20_000
 MAX_BYTES = 4 << 30          # unpacked, the whole archive
 NESTED_MAX_BYTES = 512 << 20  # a student's own zip inside it
 _JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db")
-
-
-class ArchiveRefused(Exception):
-    """The whole archive is refused; nothing was written."""
 
 
 @dataclass(frozen=True)

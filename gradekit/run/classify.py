@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass, field
 
 from gradekit.records import CellError, CellRecord, TaskOutcome
-from gradekit.run.limits import Limits
-from gradekit.run.tasks import SKIPPED, WHOLE, TaskPlan
+from gradekit.course.limits import Limits
+from gradekit.course.tasks import SKIPPED, WHOLE, TaskPlan
 
 # Outcomes a run can have; anything but "ok" is a reason in the mark sheet.
 OK, ERROR, TIMEOUT, KERNEL_DIED, EXITED_EARLY = "ok", "error", "timeout", "kernel died", "exited early"

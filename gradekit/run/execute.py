@@ -13,14 +13,17 @@ from pathlib import Path
 
 import nbformat
 
-from gradekit import __version__, atomic
+from gradekit import __version__
+from gradekit.platform import atomic
 from gradekit.records import RunRecord
-from gradekit.run import publish, sandbox
+from gradekit.platform import sandbox
+from gradekit.run import publish
 from gradekit.run.classify import Outcome, classify
 from gradekit.run.kernel import write_kernel_spec
-from gradekit.run.limits import Limits, RunCgroup
+from gradekit.course.limits import Limits
+from gradekit.platform.cgroup import RunCgroup
 from gradekit.run.staging import NotebookProblem, Staging, stage_submission
-from gradekit.run.tasks import TaskPlan
+from gradekit.course.tasks import TaskPlan
 
 
 @dataclass

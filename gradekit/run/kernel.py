@@ -20,8 +20,8 @@ import uuid
 from pathlib import Path
 
 from gradekit.run import cost
-from gradekit.run.limits import RunCgroup
-from gradekit.run.sandbox import Confinement, sandbox_ids
+from gradekit.platform.cgroup import RunCgroup
+from gradekit.platform.sandbox import Confinement, sandbox_ids
 
 KERNEL_NAME = "gradekit-sandbox"
 

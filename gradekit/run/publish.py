@@ -2,7 +2,7 @@
 folders only (a link, pipe, socket or device the student's code left is dropped: a grader must never
 follow it out or block on it), at most `files` entries, and a total size within the disk budget. The
 local pool applies them to its staging folder; a cluster's client applies them again to what a worker
-sends back (gradekit.scale.transfer). What the sandbox account wrote is handed back to the kit's user."""
+sends back (gradekit.platform.transfer). What the sandbox account wrote is handed back to the kit's user."""
 from __future__ import annotations
 
 import os
@@ -10,7 +10,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from gradekit.run.limits import Limits
+from gradekit.course.limits import Limits
 
 
 def budget_bytes(limits: Limits) -> int:

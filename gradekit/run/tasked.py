@@ -1,4 +1,4 @@
-"""papermill's notebook client, made to confine a failure to its task (gradekit.run.tasks).
+"""papermill's notebook client, made to confine a failure to its task (gradekit.course.tasks).
 
 A cell past its time limit is interrupted (an interrupt message on the control channel: the sandbox runs the
 kernel in its own session, out of reach of a signal to the launcher's group) and the rest of its task is
@@ -24,7 +24,7 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from traitlets import Any, Dict
 
-from gradekit.run.tasks import SKIPPED, TaskPlan
+from gradekit.course.tasks import SKIPPED, TaskPlan
 
 ENGINE = "gradekit-tasks"
 INTERRUPT_GRACE_S = 15      # an interrupted kernel that has not answered by then is restarted

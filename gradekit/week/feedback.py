@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gradekit import atomic
-from gradekit.pages import images_of, render
+from gradekit.platform import atomic
+from gradekit.week.pages import images_of, render
 from gradekit.untrusted import MAX_NOTEBOOK_BYTES, UntrustedData, read_json
 
 _PAGE = """<!doctype html><meta charset=utf-8><title>{{ a.title }}: {{ student }}</title>
@@ -69,13 +69,13 @@ def _plots(run_dir: Path, run, limit: int = 24) -> list[tuple[str, str]]:
 
 
 def write_feedback(assignment, student: str, run_dir: Path, marks, manual: list[dict], path: Path) -> None:
-    """`marks`: the student's gradekit.marks.StudentMarks (auto grade, run, manual marks, lateness, final)."""
+    """`marks`: the student's gradekit.week.marks.StudentMarks (auto grade, run, manual marks, lateness, final)."""
     rows = []
     for m in manual:
-        given = marks.manual.get(m["id"])
+        given = marks.manual.get(m.id)
         shown = (f"{given.points:g}" if given and given.points is not None else
-                 "manual pending" if m["id"] in marks.pending else "not marked")
-        rows.append({"id": m["id"], "points": m["points"], "bonus": m["bonus"], "shown": shown,
+                 "manual pending" if m.id in marks.pending else "not marked")
+        rows.append({"id": m.id, "points": m.points, "bonus": m.bonus, "shown": shown,
                      "comment": given.comment if given else ""})
     atomic.write_text(path, render(_PAGE, a=assignment, student=student, run=marks.run, grade=marks.grade,
                                    manual=rows, late=marks.lateness, marks=marks, plots=_plots(run_dir, marks.run)))

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from gradekit import atomic
+from gradekit.platform import atomic
 from gradekit.course import Assignment
-from gradekit.pages import image_data_uri, images_of, render
+from gradekit.week.pages import image_data_uri, images_of, render
 from gradekit.untrusted import MAX_NOTEBOOK_BYTES, for_spreadsheet, from_spreadsheet, read_json
+from gradekit.errors import ManualMarksError
 
 HEADER = ["student", "item", "points", "comment"]
 _MATHJAX = ('<script>window.MathJax={tex:{inlineMath:[["$","$"],["\\\\(","\\\\)"]]}};</script>'
@@ -21,10 +22,6 @@ _MATHJAX = ('<script>window.MathJax={tex:{inlineMath:[["$","$"],["\\\\(","\\\\)"
 _STYLE = ("body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}"
           "section{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;margin:1em 0}"
           "pre{background:#f6f8fa;padding:.5em;overflow-x:auto}img{max-width:100%}.missing{color:#b00}")
-
-
-class ManualMarksError(ValueError):
-    """A row of the manual marks file that cannot be taken: it names the file, the line and why."""
 
 
 @dataclass(frozen=True)
@@ -104,10 +101,10 @@ def write_pages(assignment: Assignment, students: list[str], out_dir: Path) -> l
         answers = []
         for student in students:
             notebook = student_notebook(assignment, student)
-            answers.append((student, render_cell(answer_cell(notebook, item["id"]) if notebook else None)))
+            answers.append((student, render_cell(answer_cell(notebook, item.id) if notebook else None)))
         text = render(_ITEM_PAGE, a=assignment, item=item, students=students, answers=answers,
                       style=Markup(_STYLE), mathjax=Markup(_MATHJAX))
-        page = out_dir / f"{item['id']}.html"
+        page = out_dir / f"{item.id}.html"
         atomic.write_text(page, text)
         pages.append(page)
     return pages
@@ -118,8 +115,8 @@ def write_template(path: Path, assignment: Assignment, students: list[str]) -> i
     they are. Returns the number of rows added."""
     rows = _rows(path) if path.exists() else []
     have = {(from_spreadsheet(r.get("student") or ""), from_spreadsheet(r.get("item") or "")) for _, r in rows}
-    added = [{"student": for_spreadsheet(s), "item": for_spreadsheet(m["id"]), "points": "", "comment": ""}
-             for s in students for m in assignment.manual_items() if (s, m["id"]) not in have]
+    added = [{"student": for_spreadsheet(s), "item": for_spreadsheet(m.id), "points": "", "comment": ""}
+             for s in students for m in assignment.manual_items() if (s, m.id) not in have]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=HEADER, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from dateutil import parser as dateparser
 
-from gradekit.data.catalog import DeclarationError
+from gradekit.errors import DeclarationError
 
 
 @dataclass(frozen=True)

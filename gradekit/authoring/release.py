@@ -11,7 +11,8 @@ import nbformat
 
 from gradekit import provided
 from gradekit.course import Assignment
-from gradekit.run.tasks import TaskPlan
+from gradekit.course.tasks import TaskPlan
+from gradekit.errors import ReleaseFailed
 
 _REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 
@@ -22,12 +23,12 @@ def release(assignment: Assignment) -> Path:
            f"--CourseDirectory.root={root}"]
     done = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"nbgrader generate_assignment failed for {assignment.name}:\n{done.stdout}{done.stderr}")
+        raise ReleaseFailed(f"nbgrader generate_assignment failed for {assignment.name}:\n{done.stdout}{done.stderr}")
     provided.write(assignment.release_dir, assignment.catalog().manifest())
     state_limits(assignment.release_dir / assignment.notebook_name, assignment)
     leaks = solution_leaks(assignment.source_notebook, assignment.release_dir / assignment.notebook_name)
     if leaks:
-        raise SystemExit(f"release of {assignment.name} still holds solution lines: {leaks[:5]}")
+        raise ReleaseFailed(f"release of {assignment.name} still holds solution lines: {leaks[:5]}")
     return assignment.release_dir
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from gradekit.errors import ScaffoldRefused
 
 HERE = Path(__file__).parent
 VALID_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -83,11 +84,11 @@ def create(course_root: Path, name: str) -> list[Path]:
     """source/<name>/ and grader_tests/<name>/ (and, in a new course, nbgrader_config.py and an empty
     datasets/datasets.toml), refusing to overwrite anything."""
     if not VALID_NAME.match(name):
-        raise SystemExit(f"gradekit new: '{name}' is not a valid assignment name (a letter, then letters, digits, _)")
+        raise ScaffoldRefused(f"'{name}' is not a valid assignment name (a letter, then letters, digits, _)")
     source, graders = course_root / "source" / name, course_root / "grader_tests" / name
     for folder in (source, graders):
         if folder.exists():
-            raise SystemExit(f"gradekit new: {folder} already exists")
+            raise ScaffoldRefused(f"{folder} already exists")
     source.mkdir(parents=True)
     graders.mkdir(parents=True)
     new_course = []

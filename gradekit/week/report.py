@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jinja2
 
-from gradekit import atomic
+from gradekit.platform import atomic
 from gradekit.run.classify import OUTCOMES
 
 _TEMPLATE = jinja2.Template("""<!doctype html><meta charset=utf-8><title>{{ title }}: report</title>

@@ -16,8 +16,8 @@ from pathlib import Path
 import nbformat
 
 from gradekit.course import PROFILES, Assignment
-from gradekit.run.limits import Limits
-from gradekit.run.tasks import TaskDeclarationError, TaskPlan, matches, submitted
+from gradekit.course.limits import Limits
+from gradekit.course.tasks import TaskDeclarationError, TaskPlan, matches, submitted
 
 # nbgrader's schema (nbgraderformat/v3.json): ids are letters, digits, _ and -
 NBGRADER_ID = re.compile(r"^[a-zA-Z0-9_\-]+$")

@@ -11,15 +11,25 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradekit.data.catalog import Catalog, DeclarationError
-from gradekit.run.limits import Limits
-from gradekit.run.tasks import TaskPlan
+from gradekit.data.catalog import Catalog
+from gradekit.errors import DeclarationError, NotInCourse, UnknownAssignment
+from gradekit.course.limits import Limits
+from gradekit.course.tasks import TaskPlan
 
 PROFILES = ("smoke", "full")
 
 
 def default_data_root() -> Path:
     return Path(os.environ.get("DATA_ROOT") or "data").resolve()
+
+
+@dataclass(frozen=True)
+class ManualItem:
+    """A cell the staff mark by hand; a bonus is marked outside the maximum."""
+
+    id: str
+    points: float
+    bonus: bool = False
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,7 @@ class Course:
         for candidate in (here, *here.parents):
             if (candidate / "nbgrader_config.py").exists() and (candidate / "source").is_dir():
                 return cls(candidate)
-        raise SystemExit(f"not inside a course repository (no nbgrader_config.py + source/ above {here})")
+        raise NotInCourse(f"not inside a course repository (no nbgrader_config.py + source/ above {here})")
 
     def __getattr__(self, name: str) -> Path:  # source, release, solutions, submitted, ...
         if name in ("source", "release", "solutions", "grader_tests", "submitted",
@@ -46,7 +56,7 @@ class Course:
         folder = self.source / name
         if not folder.is_dir():
             known = ", ".join(sorted(p.name for p in self.source.iterdir() if p.is_dir())) or "none"
-            raise SystemExit(f"no assignment {name!r} in {self.source} (known: {known})")
+            raise UnknownAssignment(f"no assignment {name!r} in {self.source} (known: {known})")
         return Assignment.load(self, name)
 
     def catalog(self) -> Catalog:
@@ -117,7 +127,7 @@ class Assignment:
     def grader_dir(self) -> Path:
         return self.course.grader_tests / self.name
 
-    def manual_items(self) -> list[dict]:
+    def manual_items(self) -> list[ManualItem]:
         """Manually graded cells of the source notebook (nbgrader markup: `grade` and `solution`, Markdown or
         code): id, points, and whether they are a bonus (cell metadata `"gradekit": {"bonus": true}`: marked
         by the staff, outside the maximum)."""
@@ -126,6 +136,6 @@ class Assignment:
         for cell in nb["cells"]:
             meta = cell.get("metadata", {}).get("nbgrader", {})
             if meta.get("grade") and meta.get("solution"):   # a manual answer: Markdown, or code read by the staff
-                items.append({"id": meta["grade_id"], "points": float(meta.get("points", 0)),
-                              "bonus": bool(cell["metadata"].get("gradekit", {}).get("bonus"))})
+                items.append(ManualItem(meta["grade_id"], float(meta.get("points", 0)),
+                                        bool(cell["metadata"].get("gradekit", {}).get("bonus"))))
         return items

@@ -1,6 +1,6 @@
-"""What one run may use: the declared limits of an assignment, and the cgroup that enforces the process
-and memory caps (the others are prlimit's and bubblewrap's, in gradekit.run.sandbox, the output budget's
-and the disk budget's, in gradekit.run.kernel and gradekit.run.sandbox).
+"""The cgroup that enforces a run's process and memory caps (the other limits are prlimit's and
+bubblewrap's, in gradekit.platform.sandbox, the output budget's and the disk budget's, in
+gradekit.run.kernel and gradekit.platform.sandbox).
 
 The process cap comes from the cgroup `pids` controller; the memory cap from the `memory` controller,
 which also charges the pages of the sandbox's own /tmp and /dev/shm (tmpfs) to the run.
@@ -17,31 +17,7 @@ import os
 import signal
 import time
 import uuid
-from dataclasses import dataclass, fields
 from pathlib import Path
-
-
-@dataclass(frozen=True)
-class Limits:
-    """`[limits]` of assignment.toml (keys in common, then `[limits.smoke]` / `[limits.full]` over them)."""
-
-    cell_timeout_s: int = 1800       # one cell
-    notebook_timeout_s: int = 7200   # the whole notebook, kernel start included
-    memory_mb: int = 8192            # address space of the kernel (not with a GPU)
-    processes: int = 256             # processes and threads of the kernel, all descendants
-    output_mb: int = 50              # printed output kept, and the largest file the notebook may write
-    tmp_mb: int = 512                # the sandbox's /tmp, and its /dev/shm, each (memory, counted in memory_mb)
-    disk_mb: int = 0                 # all the run writes (work folder and outputs); 0: ten times output_mb
-    files: int = 10000               # files and folders the run may create
-    gpu: bool = False                # with --device auto, a run takes a cluster worker's GPU slot
-
-    @property
-    def disk_bytes(self) -> int:
-        return (self.disk_mb or 10 * self.output_mb) << 20
-
-    @classmethod
-    def keys(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
 
 
 _V1 = Path("/sys/fs/cgroup")          # one hierarchy per controller: pids/, memory/

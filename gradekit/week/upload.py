@@ -8,8 +8,8 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradekit import atomic
-from gradekit.collect import source_record
+from gradekit.platform import atomic
+from gradekit.week.collect import source_record
 from gradekit.lms.canvas import IDENTITY_COLUMNS, Gradebook
 from gradekit.lms.moodle import Worksheet
 from gradekit.lms.roster import Roster

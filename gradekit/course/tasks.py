@@ -18,15 +18,12 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from gradekit.errors import TaskDeclarationError
 
 PREAMBLE = "Preamble"      # cells before the first declared task
 WHOLE = "Notebook"         # the one task of a notebook whose cells match no declared start
 SKIPPED = "skipped"        # papermill status of a cell left out because its task had stopped
 SUBMIT_CALLS = ("answer", "model", "arrays", "state_dict")
-
-
-class TaskDeclarationError(ValueError):
-    """`[tasks]` of assignment.toml is malformed."""
 
 
 @dataclass(frozen=True)

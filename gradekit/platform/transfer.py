@@ -9,7 +9,7 @@ import tarfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from gradekit import atomic
+from gradekit.platform import atomic
 
 
 class TamperedResult(Exception):

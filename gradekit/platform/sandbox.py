@@ -80,7 +80,7 @@ class Confinement:
         """The full command line: an empty environment, limits, then (if available) bubblewrap, then `cmd`."""
         self.prepare()
         # address space caps memory on the CPU (CUDA maps far more than it uses: no cap with a GPU);
-        # the process count is capped by gradekit.run.limits.RunCgroup, since RLIMIT_NPROC does not bind root
+        # the process count is capped by gradekit.platform.cgroup.RunCgroup, since RLIMIT_NPROC does not bind root
         memory = [] if self.gpu else [f"--as={self.address_space_mb(memory_cgroup) << 20}"]
         limits = [shutil.which("prlimit") or "prlimit", *memory, f"--fsize={self.file_mb << 20}", "--core=0", "--"]
         # bubblewrap's own process (PID 1 of the sandbox, readable as /proc/1/environ) starts with nothing

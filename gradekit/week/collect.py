@@ -16,20 +16,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from gradekit import atomic
+from gradekit.platform import atomic
 from gradekit.course import Assignment
-from gradekit.late import LatePolicy, assess, read_extensions
+from gradekit.week.late import LatePolicy, assess, read_extensions
 from gradekit.lms import canvas, moodle
 from gradekit.lms.archive import NESTED_MAX_BYTES, ArchiveRefused, Entry, Refusal, read_folder, read_zip
 from gradekit.lms.identity import Identity, Located, Reported, slug
 from gradekit.lms.roster import Matcher, Roster
+from gradekit.errors import CollectRefused
 
 LMS = ("moodle", "canvas", "folder")
 RECORD_SUFFIX = ".source.json"
-
-
-class CollectRefused(Exception):
-    """The collection as a whole is refused; nothing was written."""
 
 
 @dataclass

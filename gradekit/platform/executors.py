@@ -196,5 +196,19 @@ def executor_for(cluster: str | None, jobs: int, gpu_slots: int = 0):
     return DaskExecutor(cluster, gpu_slots)
 
 
-def threads_for(width: int) -> int:
-    return max(1, (os.cpu_count() or 1) // max(1, width))
+def worker_name() -> str:
+    """The Dask worker this runs on (its address), or this process."""
+    try:
+        from distributed import get_worker
+        return get_worker().address
+    except (ImportError, ValueError):
+        return f"pid {os.getpid()}"
+
+
+def worker_slots() -> int:
+    """The submission slots of the Dask worker this runs on (its threads); 1 outside a worker."""
+    try:
+        from distributed import get_worker
+        return max(1, int(get_worker().state.nthreads))
+    except (ImportError, ValueError, AttributeError):
+        return 1
