@@ -28,7 +28,7 @@ from gradekit.grading import pt2
 from gradekit.course.limits import Limits
 from gradekit.run.publish import enforce
 from gradekit.platform import transfer
-from gradekit.untrusted import load_npz, read_json
+from gradekit.platform.untrusted import load_npz, read_json
 
 
 def _timed(fn, repeat: int) -> float:

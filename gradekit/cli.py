@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from gradekit.course import PROFILES, Course, default_data_root
 from gradekit.errors import GradekitError
-from gradekit.untrusted import for_terminal
+from gradekit.platform.untrusted import for_terminal
 
 if TYPE_CHECKING:
     from gradekit.batch.settings import Settings

@@ -11,6 +11,14 @@ from pathlib import Path
 
 from gradekit.platform import atomic
 
+# Outcomes a run can have; anything but "ok" is a reason in the mark sheet.
+OK, ERROR, TIMEOUT, KERNEL_DIED, EXITED_EARLY = "ok", "error", "timeout", "kernel died", "exited early"
+NO_NOTEBOOK, INVALID_NOTEBOOK, OUTPUT_TOO_LARGE, SANDBOX_FAILED = (
+    "no notebook", "invalid notebook", "output too large", "sandbox refused")
+DISK_FULL, NOT_RUN = "disk budget exceeded", "not run"
+OUTCOMES = (OK, ERROR, TIMEOUT, KERNEL_DIED, EXITED_EARLY, NO_NOTEBOOK, INVALID_NOTEBOOK, OUTPUT_TOO_LARGE,
+            SANDBOX_FAILED, DISK_FULL, NOT_RUN)
+
 FORMAT = 2            # bump when a field changes meaning; older files are read as far as they fit
 RUN_FILE, GRADE_FILE = "run.json", "grade.json"
 

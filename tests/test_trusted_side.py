@@ -241,7 +241,7 @@ def test_feedback_and_marking_pages_escape_what_a_student_wrote(tmp_path):
 
 
 def test_terminal_lines_and_spreadsheet_cells_are_neutralised():
-    from gradekit.untrusted import for_spreadsheet, for_terminal
+    from gradekit.platform.untrusted import for_spreadsheet, for_terminal
 
     line = for_terminal("oops\r\x1b[2K\x1b[1A  alice: ok 4 / 4\u202e")
     assert "\x1b" not in line and "\r" not in line and "\u202e" not in line

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from gradekit.data.catalog import Catalog
 from gradekit.platform.executors import Call, Failed, Refused, results_retrying_refusals, show_in_flight, worker_name
-from gradekit.untrusted import for_terminal
+from gradekit.platform.untrusted import for_terminal
 
 R = TypeVar("R")
 

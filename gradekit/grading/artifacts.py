@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gradekit.grading.failures import BadArtifact, MissingArtifact
 from gradekit.records import RunRecord
-from gradekit.untrusted import UntrustedData, load_npz, open_zip, read_bytes, read_json
+from gradekit.platform.untrusted import UntrustedData, load_npz, open_zip, read_bytes, read_json
 
 # what the graders read of one artifact at most (the published folder is bounded too: gradekit.run.publish)
 MAX_ANSWERS_BYTES = 16 << 20

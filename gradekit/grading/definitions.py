@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gradekit.grading.failures import BadArtifact
-from gradekit.untrusted import MAX_NOTEBOOK_BYTES, UntrustedData, read_json
+from gradekit.platform.untrusted import MAX_NOTEBOOK_BYTES, UntrustedData, read_json
 
 
 _MAGIC = re.compile(r"^\s*[%!].*$", re.M)

@@ -30,7 +30,7 @@ import threading
 import zipfile
 
 from gradekit.grading.failures import BadArtifact
-from gradekit.untrusted import UntrustedData, load_json, open_zip, read_member
+from gradekit.platform.untrusted import UntrustedData, load_json, open_zip, read_member
 
 MAX_ENTRIES = 4096
 _MEMBER = re.compile(r"^(archive_format|archive_version|byteorder|\.data/version|\.data/serialization_id|"

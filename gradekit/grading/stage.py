@@ -13,9 +13,8 @@ from gradekit.course import Assignment
 from gradekit.errors import ProfileMismatch
 from gradekit.platform import transfer
 from gradekit.platform.executors import Failed, Refused, worker_name
-from gradekit.records import GRADE_FILE, GradeReport, RunRecord
-from gradekit.run.classify import SANDBOX_FAILED
-from gradekit.untrusted import UntrustedData, load_json
+from gradekit.records import GRADE_FILE, SANDBOX_FAILED, GradeReport, RunRecord
+from gradekit.platform.untrusted import UntrustedData, load_json
 
 MAX_GRADE_BYTES = 16 << 20
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from gradekit import provided
 from gradekit.platform import sandbox
 from gradekit.platform.cgroup import RunCgroup
-from gradekit.untrusted import UntrustedData, load_json, load_npz
+from gradekit.platform.untrusted import UntrustedData, load_json, load_npz
 
 PROVIDED = Path(provided.__file__).resolve().parent
 FILES = ("callworker.py", "graphfacts.py")

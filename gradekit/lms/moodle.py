@@ -21,7 +21,7 @@ from pathlib import Path
 from dateutil import parser as dateparser
 
 from gradekit.lms.identity import Identity, Located, Reported
-from gradekit.untrusted import for_spreadsheet
+from gradekit.platform.untrusted import for_spreadsheet
 
 _ENTRY = re.compile(r"^(?P<name>[^_/]+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)(?P<sep>_?)(?P<rest>.*)$")
 _STRIPPED = re.compile(r"[_'\":&<>|\\/]")

@@ -168,7 +168,7 @@ def _why(exc: Exception) -> str:
 
 def show_in_flight(bar) -> Callable[[set[str]], None]:
     """The progress bar's callback: the students being processed now, after the counts."""
-    from gradekit.untrusted import for_terminal
+    from gradekit.platform.untrusted import for_terminal
     return lambda running: bar.set_postfix_str(for_terminal(", ".join(sorted(running))[:120]))
 
 

@@ -8,17 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from gradekit.records import CellError, CellRecord, TaskOutcome
+from gradekit.records import (DISK_FULL, ERROR, EXITED_EARLY, KERNEL_DIED, NOT_RUN, OK, OUTPUT_TOO_LARGE, SANDBOX_FAILED,
+                              TIMEOUT, CellError, CellRecord, TaskOutcome)
 from gradekit.course.limits import Limits
 from gradekit.course.tasks import SKIPPED, WHOLE, TaskPlan
-
-# Outcomes a run can have; anything but "ok" is a reason in the mark sheet.
-OK, ERROR, TIMEOUT, KERNEL_DIED, EXITED_EARLY = "ok", "error", "timeout", "kernel died", "exited early"
-NO_NOTEBOOK, INVALID_NOTEBOOK, OUTPUT_TOO_LARGE, SANDBOX_FAILED = (
-    "no notebook", "invalid notebook", "output too large", "sandbox refused")
-DISK_FULL, NOT_RUN = "disk budget exceeded", "not run"
-OUTCOMES = (OK, ERROR, TIMEOUT, KERNEL_DIED, EXITED_EARLY, NO_NOTEBOOK, INVALID_NOTEBOOK, OUTPUT_TOO_LARGE,
-            SANDBOX_FAILED, DISK_FULL, NOT_RUN)
 
 # papermill's exceptions, by class name, as the kernel child records them
 CELL_TIMEOUT, DEAD_KERNEL, CELL_ERROR = "CellTimeoutError", "DeadKernelError", "PapermillExecutionError"

@@ -18,9 +18,8 @@ from gradekit.course import Assignment
 from gradekit.data import store
 from gradekit.platform import atomic, transfer
 from gradekit.platform.executors import Failed, Refused, worker_name, worker_slots
-from gradekit.records import Attempt, RunRecord
+from gradekit.records import SANDBOX_FAILED, TIMEOUT, Attempt, RunRecord
 from gradekit.run import execute, publish
-from gradekit.run.classify import SANDBOX_FAILED, TIMEOUT
 
 
 def make_job(assignment: Assignment, student: str, submission: Path, dest: Path, settings: Settings,

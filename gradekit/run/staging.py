@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from gradekit import provided
-from gradekit.untrusted import MAX_NOTEBOOK_BYTES, load_json, read_bytes
+from gradekit.platform.untrusted import MAX_NOTEBOOK_BYTES, load_json, read_bytes
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def find_notebook(folder: Path, assignment: str) -> Path | None:
 def stage_submission(submission: Path, assignment: str, staging: Staging, manifest: dict) -> tuple[Path, list[str]]:
     """Copy the hand-in into work/ with the kit's own provided files; return the staged notebook and
     warnings. Raises NotebookProblem when there is nothing to run."""
-    from gradekit.run.classify import INVALID_NOTEBOOK, NO_NOTEBOOK
+    from gradekit.records import INVALID_NOTEBOOK, NO_NOTEBOOK
 
     notebook = find_notebook(submission, assignment) if submission.is_dir() else None
     if notebook is None:

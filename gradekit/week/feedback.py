@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gradekit.platform import atomic
 from gradekit.week.pages import images_of, render
-from gradekit.untrusted import MAX_NOTEBOOK_BYTES, UntrustedData, read_json
+from gradekit.platform.untrusted import MAX_NOTEBOOK_BYTES, UntrustedData, read_json
 
 _PAGE = """<!doctype html><meta charset=utf-8><title>{{ a.title }}: {{ student }}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}

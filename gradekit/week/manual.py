@@ -13,7 +13,7 @@ from markupsafe import Markup
 from gradekit.platform import atomic
 from gradekit.course import Assignment
 from gradekit.week.pages import image_data_uri, images_of, render
-from gradekit.untrusted import MAX_NOTEBOOK_BYTES, for_spreadsheet, from_spreadsheet, read_json
+from gradekit.platform.untrusted import MAX_NOTEBOOK_BYTES, for_spreadsheet, from_spreadsheet, read_json
 from gradekit.errors import ManualMarksError
 
 HEADER = ["student", "item", "points", "comment"]

@@ -17,7 +17,7 @@ from gradekit.course import Assignment, ManualItem
 from gradekit.week.feedback import write_feedback
 from gradekit.week.late import LatePolicy, Lateness, assess, duration, read_extensions
 from gradekit.records import GradeReport, RunRecord
-from gradekit.untrusted import for_spreadsheet
+from gradekit.platform.untrusted import for_spreadsheet
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 
 from gradekit.platform import atomic
-from gradekit.run.classify import OUTCOMES
+from gradekit.records import OUTCOMES
 
 _TEMPLATE = jinja2.Template("""<!doctype html><meta charset=utf-8><title>{{ title }}: report</title>
 <style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}

@@ -13,7 +13,7 @@ from gradekit.week.collect import source_record
 from gradekit.lms.canvas import IDENTITY_COLUMNS, Gradebook
 from gradekit.lms.moodle import Worksheet
 from gradekit.lms.roster import Roster
-from gradekit.untrusted import for_spreadsheet
+from gradekit.platform.untrusted import for_spreadsheet
 
 
 @dataclass
