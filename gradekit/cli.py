@@ -236,11 +236,10 @@ def _roster_path(args, course: Course) -> Path | None:
 
 def cmd_collect(args, assignment) -> int:
     from gradekit.errors import CollectRefused
-    from gradekit.week.collect import collect
+    from gradekit.week.collect import CollectOptions, collect
+    options = CollectOptions(args.lms, _roster_path(args, assignment.course), args.times, args.replace, args.add_unknown)
     try:
-        summary = collect(assignment, args.archive.resolve(), args.lms, assignment.course.submitted,
-                          roster=_roster_path(args, assignment.course), times=args.times, replace=args.replace,
-                          add_unknown=args.add_unknown)
+        summary = collect(assignment, args.archive.resolve(), assignment.course.submitted, options)
     except (CollectRefused, ValueError, OSError) as exc:
         print(f"gradekit collect: refused, nothing written: {exc}", file=sys.stderr)
         return 2

@@ -34,62 +34,65 @@ def collect(notebook: Path) -> Definitions:
     # a literal bound to plain names; `x[i] = 0` or `obj.a = 1` only modifies a name, and travels with it
     kept = [s for s in statements if isinstance(s, _DEFINING) or (isinstance(s, ast.Assign) and _is_literal(s.value)
                                                                    and all(_plain_target(t) for t in s.targets))]
-    notebook_callables = {s.name for s in kept if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    assigners: dict[str, list[ast.stmt]] = {}
-    for s in statements:
-        if isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and s not in kept:
-            for name in _bound(s):
-                assigners.setdefault(name, []).append(s)
-    # a kept name that later statements modify (`d = {}` then `d['k'] = 1`) is brought with them
-    defined = (set().union(*(_bound(s) for s in kept)) - set(assigners)) | set(dir(builtins))
-
-    brought: set[int] = set()
-    gaps: dict[str, str] = {}
-    resolving: set[str] = set()
-
-    def bring(name: str) -> str | None:
-        """None when `name` can travel (its statements are added), else why not."""
-        if name in defined:
-            return None
-        if name in gaps:
-            return gaps[name]
-        if name in resolving:
-            return None   # a cycle: the statements involved are already being brought
-        if name not in assigners:
-            gaps[name] = "it is not assigned at the top level of a cell that ran"
-            return gaps[name]
-        resolving.add(name)
-        why = None
-        for s in assigners[name]:
-            calls = sorted(_called_names(s) & notebook_callables)
-            if calls:
-                why = f"it is computed by calling the notebook's {calls[0]}(), which the graders do not run"
-                break
-            if _called_names(s) & _LOADS_DATA:
-                why = "it is loaded from the data, which the graders' worker does not load"
-                break
-            for other in sorted(_read_names(s) - {name}):   # earlier assignments of `name` itself come along
-                reason = bring(other)
-                if reason is not None:
-                    why = f"it is computed from {other}, and {reason}"
-                    break
-            if why:
-                break
-        resolving.discard(name)
-        if why:
-            gaps[name] = why
-            return why
-        brought.update(id(s) for s in assigners[name])
-        defined.add(name)
-        return None
-
+    brought = _Bringer(statements, kept)
     for s in kept:
         if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for name in sorted(_read_names(s) - _bound_inside(s)):
-                bring(name)
+                brought.bring(name)
     # notebook order, as it ran; a brought statement that fails in the worker leaves only its name undefined
-    body = [s if s in kept else _guarded(s) for s in statements if s in kept or id(s) in brought]
-    return Definitions(ast.unparse(ast.Module(body=body, type_ignores=[])), gaps)
+    body = [s if s in kept else _guarded(s) for s in statements if s in kept or id(s) in brought.statements]
+    return Definitions(ast.unparse(ast.Module(body=body, type_ignores=[])), brought.gaps)
+
+
+class _Bringer:
+    """The names the kept definitions read, brought with the statements that assign them when they can
+    travel (a literal, or computed from names that can), else the reason they cannot."""
+
+    def __init__(self, statements: list[ast.stmt], kept: list[ast.stmt]):
+        self.callables = {s.name for s in kept if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+        self.assigners: dict[str, list[ast.stmt]] = {}
+        for s in statements:
+            if isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and s not in kept:
+                for name in _bound(s):
+                    self.assigners.setdefault(name, []).append(s)
+        # a kept name that later statements modify (`d = {}` then `d['k'] = 1`) is brought with them
+        self.defined = (set().union(*(_bound(s) for s in kept)) - set(self.assigners)) | set(dir(builtins))
+        self.statements: set[int] = set()
+        self.gaps: dict[str, str] = {}
+        self.resolving: set[str] = set()
+
+    def bring(self, name: str) -> str | None:
+        """None when `name` can travel (its statements are added), else why not."""
+        if name in self.defined:
+            return None
+        if name in self.gaps:
+            return self.gaps[name]
+        if name in self.resolving:
+            return None   # a cycle: the statements involved are already being brought
+        if name not in self.assigners:
+            self.gaps[name] = "it is not assigned at the top level of a cell that ran"
+            return self.gaps[name]
+        self.resolving.add(name)
+        why = next((reason for s in self.assigners[name] if (reason := self._why_not(s, name))), None)
+        self.resolving.discard(name)
+        if why:
+            self.gaps[name] = why
+            return why
+        self.statements.update(id(s) for s in self.assigners[name])
+        self.defined.add(name)
+        return None
+
+    def _why_not(self, statement: ast.stmt, name: str) -> str | None:
+        calls = sorted(_called_names(statement) & self.callables)
+        if calls:
+            return f"it is computed by calling the notebook's {calls[0]}(), which the graders do not run"
+        if _called_names(statement) & _LOADS_DATA:
+            return "it is loaded from the data, which the graders' worker does not load"
+        for other in sorted(_read_names(statement) - {name}):   # earlier assignments of `name` itself come along
+            reason = self.bring(other)
+            if reason is not None:
+                return f"it is computed from {other}, and {reason}"
+        return None
 
 
 def _guarded(stmt: ast.stmt) -> ast.stmt:

@@ -96,39 +96,11 @@ class StudentCode:
             self._worker = SandboxedWorker(self._defs, self.data_root, self.manifest)
         worker = self._worker
         worker.requests += 1
-        n = worker.requests
-        arrays = {}
-
-        def encode(value):
-            if type(value).__name__ == "ExportedProgram":   # the grader's own model, sent as its archive's bytes
-                import torch
-
-                buffer = io.BytesIO()
-                torch.export.save(value, buffer)
-                key = f"m{len(arrays)}"
-                arrays[key] = np.frombuffer(buffer.getvalue(), dtype=np.uint8)
-                return {"__exported__": key}
-            if type(value).__module__.startswith("PIL.") and hasattr(value, "getpixel"):  # a PIL image
-                key = f"a{len(arrays)}"
-                arrays[key] = np.asarray(value)
-                return {"__image__": key}
-            if isinstance(value, np.ndarray):
-                key = f"a{len(arrays)}"
-                arrays[key] = value
-                return {"__array__": key, "torch": torch_args}
-            return value
-
-        request = {"calls": [{"function": c.function, "args": [encode(a) for a in c.args],
-                              "kwargs": {k: encode(v) for k, v in c.kwargs.items()},
-                              "inputs_after": c.inputs_after, "repeat": c.repeat, "probe": c.probe}
-                             for c in calls]}
-        packed = io.BytesIO()
-        np.savez(packed, **arrays)
         what = calls[0].what or f"{calls[0].function}()"
         # the first request also pays for starting Python, torch and the notebook's imports
-        timeout = self.timeout_s * (1 + (len(calls) - 1) / 4) + (20 if n == 1 else 0)
+        timeout = self.timeout_s * (1 + (len(calls) - 1) / 4) + (20 if worker.requests == 1 else 0)
         try:
-            status, data = worker.ask(request, packed.getvalue(), timeout)
+            status, data = worker.ask(*_request(calls, torch_args), timeout)
         except WorkerGone as gone:
             if gone.timed_out:
                 raise ItemFailed(f"{what} did not return within {timeout:.0f} s") from None
@@ -140,24 +112,26 @@ class StudentCode:
         answers = status.get("calls")
         if not isinstance(answers, list) or len(answers) != len(calls):
             raise ItemFailed(f"{what} sent back something that is not a result (its answer is malformed)")
-        out = []
-        for j, (call, answer) in enumerate(zip(calls, answers)):
-            if not isinstance(answer, dict) or not answer.get("ok"):
-                error = answer.get("error", "") if isinstance(answer, dict) else "a malformed answer"
-                failed = ItemFailed(f"{call.what or call.function + '()'} raised {self._explain(str(error)[:400])}")
-                if not keep_going:
-                    raise failed
-                out.append((failed, {}))
-                continue
-            try:
-                count, nones = int(answer["count"]), set(answer.get("none", []))
-                results = [None if i in nones else data[f"c{j}_out{i}"] for i in range(min(count, 64))]
-            except (KeyError, TypeError, ValueError):
-                raise ItemFailed(f"{what} sent back something that is not a result (a value is missing)") from None
-            inputs = {int(k.split("_in")[1]): v for k, v in data.items()
-                      if k.startswith(f"c{j}_in") and k.split("_in")[1].isdigit()}
-            out.append((results, inputs))
-        return out
+        return [self._answer(j, call, answer, data, keep_going) for j, (call, answer) in enumerate(zip(calls, answers))]
+
+    def _answer(self, j: int, call: Call, answer, data: dict, keep_going: bool) -> tuple:
+        """(results, inputs after the call) of the j-th call, or (ItemFailed, {}) when it failed and the
+        caller keeps going."""
+        what = call.what or f"{call.function}()"
+        if not isinstance(answer, dict) or not answer.get("ok"):
+            error = answer.get("error", "") if isinstance(answer, dict) else "a malformed answer"
+            failed = ItemFailed(f"{what} raised {self._explain(str(error)[:400])}")
+            if not keep_going:
+                raise failed
+            return failed, {}
+        try:
+            count, nones = int(answer["count"]), set(answer.get("none", []))
+            results = [None if i in nones else data[f"c{j}_out{i}"] for i in range(min(count, 64))]
+        except (KeyError, TypeError, ValueError):
+            raise ItemFailed(f"{what} sent back something that is not a result (a value is missing)") from None
+        inputs = {int(k.split("_in")[1]): v for k, v in data.items()
+                  if k.startswith(f"c{j}_in") and k.split("_in")[1].isdigit()}
+        return results, inputs
 
     def _explain(self, error: str) -> str:
         """A NameError for a module-level name that could not travel says which name and why; a function
@@ -187,3 +161,36 @@ def expect_array(value: np.ndarray, what: str, shape: tuple | None = None, kinds
     if shape is not None and tuple(value.shape) != tuple(shape):
         raise BadArtifact(f"{what} has shape {tuple(value.shape)}, expected {tuple(shape)}")
     return value
+
+
+def _request(calls: list[Call], torch_args: bool) -> tuple[dict, bytes]:
+    """The request frame and its arrays (.npz bytes): arrays, images and the grader's own exported models
+    travel as arrays, never as pickles."""
+    arrays = {}
+
+    def encode(value):
+        if type(value).__name__ == "ExportedProgram":   # the grader's own model, sent as its archive's bytes
+            import torch
+
+            buffer = io.BytesIO()
+            torch.export.save(value, buffer)
+            key = f"m{len(arrays)}"
+            arrays[key] = np.frombuffer(buffer.getvalue(), dtype=np.uint8)
+            return {"__exported__": key}
+        if type(value).__module__.startswith("PIL.") and hasattr(value, "getpixel"):  # a PIL image
+            key = f"a{len(arrays)}"
+            arrays[key] = np.asarray(value)
+            return {"__image__": key}
+        if isinstance(value, np.ndarray):
+            key = f"a{len(arrays)}"
+            arrays[key] = value
+            return {"__array__": key, "torch": torch_args}
+        return value
+
+    request = {"calls": [{"function": c.function, "args": [encode(a) for a in c.args],
+                          "kwargs": {k: encode(v) for k, v in c.kwargs.items()},
+                          "inputs_after": c.inputs_after, "repeat": c.repeat, "probe": c.probe}
+                         for c in calls]}
+    packed = io.BytesIO()
+    np.savez(packed, **arrays)
+    return request, packed.getvalue()

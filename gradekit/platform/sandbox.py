@@ -208,8 +208,7 @@ def run(cmd: list[str], timeout_s: float, *, cwd: Path, env: dict[str, str] | No
     it passes its budget. Its output is read as it comes: the head and the tail are kept, never more."""
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
-    half = budget.output_bytes // 2
-    head, tail, total, hit = bytearray(), collections.deque(), 0, []
+    hit: list[str] = []
 
     def stop(why: str) -> None:
         if not hit:
@@ -219,29 +218,52 @@ def run(cmd: list[str], timeout_s: float, *, cwd: Path, env: dict[str, str] | No
         except ProcessLookupError:
             pass
 
-    def read() -> None:
-        nonlocal total
-        kept = 0
-        for chunk in iter(lambda: proc.stdout.read1(65536), b""):
-            total += len(chunk)
-            if len(head) < half:
-                head.extend(chunk[: half - len(head)])
-            tail.append(chunk)
-            kept += len(chunk)
-            while kept - len(tail[0]) > half:
-                kept -= len(tail.popleft())
-            if total > budget.output_bytes:
-                stop("output")
-
-    reader = threading.Thread(target=read, daemon=True)
+    output = _Output(budget.output_bytes)
+    reader = threading.Thread(target=output.read, args=(proc.stdout, lambda: stop("output")), daemon=True)
     reader.start()
+    timed_out = _watch(proc, timeout_s, budget, stop)
+    proc.wait()
+    reader.join(timeout=5)
+    return Completed(None if timed_out else proc.returncode, timed_out, output.text(), hit[0] if hit else "")
+
+
+class _Output:
+    """A process's output as it comes: the first and the last half of the budget are kept, never more."""
+
+    def __init__(self, budget_bytes: int):
+        self.budget, self.half = budget_bytes, budget_bytes // 2
+        self.head, self.tail, self.total = bytearray(), collections.deque(), 0
+
+    def read(self, stream, over_budget) -> None:
+        kept = 0
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            self.total += len(chunk)
+            if len(self.head) < self.half:
+                self.head.extend(chunk[: self.half - len(self.head)])
+            self.tail.append(chunk)
+            kept += len(chunk)
+            while kept - len(self.tail[0]) > self.half:
+                kept -= len(self.tail.popleft())
+            if self.total > self.budget:
+                over_budget()
+
+    def text(self) -> str:
+        text = self.head.decode("utf-8", "replace")
+        if self.total > len(self.head):   # the tail, less what the head already holds
+            last = b"".join(self.tail)
+            rest = last[max(0, len(self.head) + len(last) - self.total):]
+            cut = "\n[... output cut ...]\n" if self.total > len(self.head) + len(rest) else ""
+            text += cut + rest.decode("utf-8", "replace")
+        return text
+
+
+def _watch(proc: subprocess.Popen, timeout_s: float, budget: Budget, stop) -> bool:
+    """Wait for the process, stopping it at the deadline (True) or past the disk or file budget."""
     deadline = time.monotonic() + timeout_s
-    timed_out = False
     while proc.poll() is None:
         if time.monotonic() > deadline:
-            timed_out = True
             stop("")
-            break
+            return True
         if budget.folders:
             used, count = _usage(budget.folders, budget.files)
             if budget.disk_bytes and used > budget.disk_bytes:
@@ -249,11 +271,4 @@ def run(cmd: list[str], timeout_s: float, *, cwd: Path, env: dict[str, str] | No
             elif budget.files and count > budget.files:
                 stop("files")
         time.sleep(0.25)
-    proc.wait()
-    reader.join(timeout=5)
-    text = head.decode("utf-8", "replace")
-    if total > len(head):   # the tail, less what the head already holds
-        last = b"".join(tail)
-        rest = last[max(0, len(head) + len(last) - total):]
-        text += ("\n[... output cut ...]\n" if total > len(head) + len(rest) else "") + rest.decode("utf-8", "replace")
-    return Completed(None if timed_out else proc.returncode, timed_out, text, hit[0] if hit else "")
+    return False

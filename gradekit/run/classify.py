@@ -70,160 +70,193 @@ def cell_labels(cells: list) -> dict[str, tuple[int, str]]:
 
 def classify(cells: list, events: list[dict], outcome: Outcome, limits: Limits, plan: TaskPlan = TaskPlan()) -> Verdict:
     """`cells`: the executed notebook's cells (or the staged input's when papermill wrote none)."""
-    # Cells are known by id (staging gives every cell one): papermill adds cells of its own after the
-    # run, so an index recorded during the run does not point into the executed notebook.
-    shown = [c for c in cells if not _added_by_papermill(c)]
-    labels = cell_labels(shown)
-    split = plan.split(shown)
-    task_of = {shown[i].get("id"): task for task, indices in split.items() for i in indices}
+    reading = _Reading(cells, events, outcome, limits, plan)
+    verdict = reading.verdict
+    verdict.status, verdict.reason = reading.status()
+    verdict.tasks = reading.task_outcomes()
+    return verdict
 
-    def label(cell_id) -> str:
-        return labels.get(cell_id, (0, "a cell"))[1]
 
-    replies = {e["id"]: e for e in events if e["event"] == "reply"}
-    begun = [e["id"] for e in events if e["event"] == "cell"]
-    started = any(e["event"] == "started" for e in events)
-    exceeded = next((e for e in events if e["event"] == "output_exceeded"), None)
-    stops = {e["task"]: e for e in events if e["event"] in ("timeout", "died")}
-    restarts = {e["task"]: e for e in events if e["event"] == "restarted"}
+class _Reading:
+    """One run's cells and events, read once; its status, its reason and its tasks' outcomes."""
 
-    stopped_cells = {e["id"] for e in stops.values()}
-    verdict = Verdict("", "")
-    for cell in shown:
+    def __init__(self, cells: list, events: list[dict], outcome: Outcome, limits: Limits, plan: TaskPlan):
+        # Cells are known by id (staging gives every cell one): papermill adds cells of its own after the
+        # run, so an index recorded during the run does not point into the executed notebook.
+        self.shown = [c for c in cells if not _added_by_papermill(c)]
+        self.labels = cell_labels(self.shown)
+        self.split = plan.split(self.shown)
+        self.outcome, self.limits = outcome, limits
+        self.task_of = {self.shown[i].get("id"): task for task, indices in self.split.items() for i in indices}
+        self.replies = {e["id"]: e for e in events if e["event"] == "reply"}
+        self.started = any(e["event"] == "started" for e in events)
+        self.exceeded = next((e for e in events if e["event"] == "output_exceeded"), None)
+        self.stops = {e["task"]: e for e in events if e["event"] in ("timeout", "died")}
+        self.restarts = {e["task"]: e for e in events if e["event"] == "restarted"}
+        # the cell that was running when the run stopped: begun, never answered
+        stopped_cells = {e["id"] for e in self.stops.values()}
+        unanswered = [e["id"] for e in events if e["event"] == "cell"
+                      and e["id"] not in self.replies and e["id"] not in stopped_cells]
+        self.running = unanswered[-1] if unanswered else None
+        self.declared = plan.declared_any and WHOLE not in self.split
+        self.verdict = Verdict("", "")
+        for cell in self.shown:
+            self._read_cell(cell, stopped_cells)
+
+    def label(self, cell_id) -> str:
+        return self.labels.get(cell_id, (0, "a cell"))[1]
+
+    def _read_cell(self, cell: dict, stopped_cells: set) -> None:
         cid = cell.get("id")
-        if cid not in labels or not cell.get("source", "").strip():
-            continue
-        n, name, task = labels[cid][0], labels[cid][1], task_of.get(cid, "")
+        if cid not in self.labels or not cell.get("source", "").strip():
+            return
+        n, name, task = self.labels[cid][0], self.labels[cid][1], self.task_of.get(cid, "")
         meta = cell.get("metadata", {}).get("papermill", {})
-        verdict.cells.append(CellRecord(n, cid in replies, meta.get("status", "pending"), meta.get("duration"), name,
-                                        task, cid))
+        self.verdict.cells.append(CellRecord(n, cid in self.replies, meta.get("status", "pending"), meta.get("duration"),
+                                             name, task, cid))
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"
                   # the KeyboardInterrupt of a cell the kit interrupted is the kit's doing, said by the stop itself
                   and not (o.get("ename") == "KeyboardInterrupt" and cid in stopped_cells)]
         for err in errors:
-            verdict.errors.append(CellError(n, str(err.get("ename")), str(err.get("evalue"))[:500],
-                                            _strip_ansi("\n".join(err.get("traceback", [])[-3:]))[-1500:], name, task))
-        reply = replies.get(cid)
+            self.verdict.errors.append(CellError(n, str(err.get("ename")), str(err.get("evalue"))[:500],
+                                                 _strip_ansi("\n".join(err.get("traceback", [])[-3:]))[-1500:], name,
+                                                 task))
+        reply = self.replies.get(cid)
         if reply and reply.get("status") == "error" and not errors:
             # the kernel said error, the notebook shows none: the traceback display was tampered with
-            verdict.errors.append(CellError(n, str(reply.get("ename")), str(reply.get("evalue")),
-                                            "(no traceback was shown: the error display was disabled)", name, task))
+            self.verdict.errors.append(CellError(n, str(reply.get("ename")), str(reply.get("evalue")),
+                                                 "(no traceback was shown: the error display was disabled)", name, task))
 
-    # the cell that was running when the run stopped: begun, never answered
-    unanswered = [i for i in begun if i not in replies and i not in {e["id"] for e in stops.values()}]
-    running = unanswered[-1] if unanswered else None
-    where = f" in {label(running)}" if running else ""
-    pending = [c for c in verdict.cells if not c.executed and c.status != SKIPPED]
-    declared = plan.declared_any and WHOLE not in split
+    def named(self, task: str, reason: str) -> str:
+        return f"{task}: {reason}" if self.declared else reason
 
-    def named(task: str, reason: str) -> str:
-        return f"{task}: {reason}" if declared else reason
+    def raised(self, error: CellError) -> str:
+        return _raised(error, self.limits)
 
-    def task_stop(task: str) -> tuple[str, str]:
-        event = stops[task]
+    def task_stop(self, task: str) -> tuple[str, str]:
+        event, limits = self.stops[task], self.limits
         if event["event"] == "timeout":
-            return TIMEOUT, f"{label(event['id'])} ran past the {limits.cell_timeout_s} s limit per cell"
+            return TIMEOUT, f"{self.label(event['id'])} ran past the {limits.cell_timeout_s} s limit per cell"
         exit_words = event.get("exit_words") or "no exit status"
-        if outcome.out_of_memory and event.get("exit") in (137, -9, None):
-            return KERNEL_DIED, (f"the kernel died in {label(event['id'])}: it used more than its {limits.memory_mb} MB "
-                                 "of memory (`memory_mb`, /tmp and /dev/shm included)")
+        if self.outcome.out_of_memory and event.get("exit") in (137, -9, None):
+            return KERNEL_DIED, (f"the kernel died in {self.label(event['id'])}: it used more than its "
+                                 f"{limits.memory_mb} MB of memory (`memory_mb`, /tmp and /dev/shm included)")
         said = f"; its last lines: {event['last_lines'][-600:]}" if event.get("last_lines") else ""
-        return KERNEL_DIED, f"the kernel died in {label(event['id'])} ({exit_words}){said}"
+        return KERNEL_DIED, f"the kernel died in {self.label(event['id'])} ({exit_words}){said}"
 
-    def done(status: str, reason: str) -> Verdict:
-        verdict.status, verdict.reason = status, reason
-        verdict.tasks = _task_outcomes(split, verdict, stops, restarts, running, task_stop, lambda e: _raised(e, limits))
-        return verdict
+    def status(self) -> tuple[str, str]:
+        """The run's status and reason: the first of the machinery's stops, the limits, the tasks, the cells."""
+        for check in (self._machinery, self._limit_hit, self._stopped, self._cells):
+            found = check()
+            if found is not None:
+                return found
+        return OK, "all cells ran"
 
-    if not started:
-        # no student code ran: the sandbox or the kernel's start failed, never the student's doing
-        why = outcome.message or _tail(outcome.output_tail) or "no reason was given"
-        return done(SANDBOX_FAILED, f"the kernel could not start in the sandbox: {why[:300]}")
-    if outcome.limit_hit == "output":
-        return done(OUTPUT_TOO_LARGE, f"the notebook printed more than {limits.output_mb} MB{where} (also counted: "
+    def _machinery(self) -> tuple[str, str] | None:
+        outcome = self.outcome
+        if not self.started:   # no student code ran: the sandbox or the kernel's start failed, never the student's doing
+            why = outcome.message or _tail(outcome.output_tail) or "no reason was given"
+            return SANDBOX_FAILED, f"the kernel could not start in the sandbox: {why[:300]}"
+        return None
+
+    def _limit_hit(self) -> tuple[str, str] | None:
+        outcome, limits = self.outcome, self.limits
+        where = f" in {self.label(self.running)}" if self.running else ""
+        if outcome.limit_hit == "output":
+            return OUTPUT_TOO_LARGE, (f"the notebook printed more than {limits.output_mb} MB{where} (also counted: "
                                       "output written straight to the process, e.g. to sys.stdout.fileno()); "
                                       "the run was stopped there")
-    if outcome.limit_hit == "disk":
-        return done(DISK_FULL, f"the notebook's files passed {limits.disk_bytes >> 20} MB{where} (`disk_mb`: all a "
+        if outcome.limit_hit == "disk":
+            return DISK_FULL, (f"the notebook's files passed {limits.disk_bytes >> 20} MB{where} (`disk_mb`: all a "
                                "run may write); the run was stopped there")
-    if outcome.limit_hit == "files":
-        return done(DISK_FULL, f"the notebook created more than {limits.files} files{where} (`files`); the run "
+        if outcome.limit_hit == "files":
+            return DISK_FULL, (f"the notebook created more than {limits.files} files{where} (`files`); the run "
                                "was stopped there")
-    if outcome.timed_out:
-        return done(TIMEOUT, f"the notebook ran past its {limits.notebook_timeout_s} s limit{f' ({where[1:]})' if where else ''}")
-    if exceeded is not None:
-        return done(OUTPUT_TOO_LARGE, f"{label(exceeded['id'])} printed more than {limits.output_mb} MB; the run was "
-                                      "stopped there")
-    if outcome.finished and running is None and outcome.exception not in (None, CELL_ERROR, CELL_TIMEOUT, DEAD_KERNEL):
-        # the trusted runner itself failed between cells: the kit's fault, for staff to look at
-        return done(SANDBOX_FAILED, f"the runner failed: {outcome.exception}: {outcome.message[:300]}")
-    stopped = [task for task in split if task in stops]
-    if stopped:
-        status, reason = task_stop(stopped[0])
-        later = [t for t in split if list(split).index(t) > list(split).index(stopped[0])]
-        went_on = "; the run went on with the next task" if later and any(t not in stops for t in later) else ""
-        more = f" (and {len(stopped) - 1} more task{'s' if len(stopped) > 2 else ''} stopped)" if len(stopped) > 1 else ""
-        return done(status, named(stopped[0], reason) + went_on + more)
-    if outcome.exception == CELL_TIMEOUT:
-        return done(TIMEOUT, f"{label(running) if running else 'a cell'} ran past the {limits.cell_timeout_s} s limit per cell")
-    if outcome.exception == DEAD_KERNEL or (running is not None and outcome.exception not in (None, CELL_ERROR)):
-        if outcome.out_of_memory:
-            return done(KERNEL_DIED, f"the kernel died in {label(running) if running else 'a cell'}: it used more than "
-                                     f"its {limits.memory_mb} MB of memory (`memory_mb`, /tmp and /dev/shm included)")
-        return done(KERNEL_DIED, f"the kernel died in {label(running) if running else 'a cell'} (killed, out of memory, "
-                                 "or exited)")
-    if not outcome.finished:
-        return done(SANDBOX_FAILED, f"the runner stopped unexpectedly: {_tail(outcome.output_tail)[:300]}")
-    if verdict.errors:
-        first = verdict.errors[0]
-        more = f" (and {len(verdict.errors) - 1} more cells with errors)" if len(verdict.errors) > 1 else ""
-        return done(ERROR, named(first.task, _raised(first, limits)) + more)
-    if pending:
-        return done(EXITED_EARLY, f"{len(pending)} code cells never ran (first: {pending[0].label})")
-    if outcome.exception not in (None, CELL_ERROR):
-        return done(SANDBOX_FAILED, f"the runner failed: {outcome.exception}: {outcome.message[:300]}")
-    return done(OK, "all cells ran")
+        if outcome.timed_out:
+            return TIMEOUT, f"the notebook ran past its {limits.notebook_timeout_s} s limit{f' ({where[1:]})' if where else ''}"
+        if self.exceeded is not None:
+            return OUTPUT_TOO_LARGE, (f"{self.label(self.exceeded['id'])} printed more than {limits.output_mb} MB; "
+                                      "the run was stopped there")
+        if outcome.finished and self.running is None and outcome.exception not in (None, CELL_ERROR, CELL_TIMEOUT,
+                                                                                      DEAD_KERNEL):
+            # the trusted runner itself failed between cells: the kit's fault, for staff to look at
+            return SANDBOX_FAILED, f"the runner failed: {outcome.exception}: {outcome.message[:300]}"
+        return None
+
+    def _stopped(self) -> tuple[str, str] | None:
+        """A task stopped by the kit (timeout, dead kernel), or the notebook's kernel without tasks."""
+        outcome, running = self.outcome, self.running
+        stopped = [task for task in self.split if task in self.stops]
+        if stopped:
+            status, reason = self.task_stop(stopped[0])
+            order = list(self.split)
+            later = [t for t in order if order.index(t) > order.index(stopped[0])]
+            went_on = "; the run went on with the next task" if later and any(t not in self.stops for t in later) else ""
+            more = f" (and {len(stopped) - 1} more task{'s' if len(stopped) > 2 else ''} stopped)" if len(stopped) > 1 else ""
+            return status, self.named(stopped[0], reason) + went_on + more
+        cell = self.label(running) if running else "a cell"
+        if outcome.exception == CELL_TIMEOUT:
+            return TIMEOUT, f"{cell} ran past the {self.limits.cell_timeout_s} s limit per cell"
+        if outcome.exception == DEAD_KERNEL or (running is not None and outcome.exception not in (None, CELL_ERROR)):
+            if outcome.out_of_memory:
+                return KERNEL_DIED, (f"the kernel died in {cell}: it used more than its {self.limits.memory_mb} MB of "
+                                     "memory (`memory_mb`, /tmp and /dev/shm included)")
+            return KERNEL_DIED, f"the kernel died in {cell} (killed, out of memory, or exited)"
+        if not outcome.finished:
+            return SANDBOX_FAILED, f"the runner stopped unexpectedly: {_tail(outcome.output_tail)[:300]}"
+        return None
+
+    def _cells(self) -> tuple[str, str] | None:
+        errors, outcome = self.verdict.errors, self.outcome
+        if errors:
+            more = f" (and {len(errors) - 1} more cells with errors)" if len(errors) > 1 else ""
+            return ERROR, self.named(errors[0].task, self.raised(errors[0])) + more
+        pending = [c for c in self.verdict.cells if not c.executed and c.status != SKIPPED]
+        if pending:
+            return EXITED_EARLY, f"{len(pending)} code cells never ran (first: {pending[0].label})"
+        if outcome.exception not in (None, CELL_ERROR):
+            return SANDBOX_FAILED, f"the runner failed: {outcome.exception}: {outcome.message[:300]}"
+        return None
+
+    def task_outcomes(self) -> list[TaskOutcome]:
+        """One outcome per task that has code: its own stop, else its own first error, else whether it ran."""
+        outcomes, self.stopped_in = [], None
+        cells_by_task: dict[str, list[CellRecord]] = {}
+        for record in self.verdict.cells:
+            cells_by_task.setdefault(record.task, []).append(record)
+        for task in self.split:
+            if cells_by_task.get(task):
+                outcomes.append(self._task_outcome(task, cells_by_task[task]))
+        return outcomes
+
+    def _task_outcome(self, task: str, records: list[CellRecord]) -> TaskOutcome:
+        verdict, restart = self.verdict, self.restarts.get(task)
+        outcome = TaskOutcome(task, restart_s=restart["seconds"] if restart else None)
+        errors = [e for e in verdict.errors if e.task == task]
+        if restart and not restart.get("ok"):
+            outcome.status, outcome.reason = NOT_RUN, f"not run: {restart.get('why')}"
+            self.stopped_in = self.stopped_in or f"{task}: {restart.get('why')}"
+        elif task in self.stops:
+            outcome.status, outcome.reason = self.task_stop(task)
+        elif self.running is not None and any(r.id == self.running for r in records):
+            outcome.status, outcome.reason = verdict.status, verdict.reason
+            self.stopped_in = verdict.reason
+        elif self.stopped_in is not None and not any(r.executed for r in records):
+            outcome.status, outcome.reason = NOT_RUN, f"not run: the run had stopped ({self.stopped_in})"
+        elif errors:
+            outcome.status, outcome.reason = ERROR, self.raised(errors[0])
+        elif not all(r.executed for r in records):
+            outcome.status = NOT_RUN if not any(r.executed for r in records) else EXITED_EARLY
+            outcome.reason = f"not run: {verdict.reason}" if outcome.status == NOT_RUN else verdict.reason
+        else:
+            outcome.reason = "all cells ran"
+        return outcome
 
 
 def _raised(error: CellError, limits: Limits) -> str:
     limit = (f"; a file passed the {limits.output_mb} MB limit (`output_mb`: the largest file a notebook may "
              "write)") if _file_too_large(error) else ""
     return f"{error.label} raised {error.ename}: {error.evalue[:300]}{limit}"
-
-
-def _task_outcomes(split: dict, verdict: Verdict, stops: dict, restarts: dict, running, task_stop,
-                   raised) -> list[TaskOutcome]:
-    """One outcome per task that has code: its own stop, else its own first error, else whether it ran."""
-    outcomes, stopped_in = [], None
-    cells_by_task: dict[str, list[CellRecord]] = {}
-    for record in verdict.cells:
-        cells_by_task.setdefault(record.task, []).append(record)
-    for task in split:
-        records = cells_by_task.get(task, [])
-        if not records:
-            continue
-        restart = restarts.get(task)
-        outcome = TaskOutcome(task, restart_s=restart["seconds"] if restart else None)
-        errors = [e for e in verdict.errors if e.task == task]
-        if restart and not restart.get("ok"):
-            outcome.status, outcome.reason = NOT_RUN, f"not run: {restart.get('why')}"
-            stopped_in = stopped_in or f"{task}: {restart.get('why')}"
-        elif task in stops:
-            outcome.status, outcome.reason = task_stop(task)
-        elif running is not None and any(r.id == running for r in records):
-            outcome.status, outcome.reason = verdict.status, verdict.reason
-            stopped_in = verdict.reason
-        elif stopped_in is not None and not any(r.executed for r in records):
-            outcome.status, outcome.reason = NOT_RUN, f"not run: the run had stopped ({stopped_in})"
-        elif errors:
-            outcome.status, outcome.reason = ERROR, raised(errors[0])
-        elif not all(r.executed for r in records):
-            outcome.status = NOT_RUN if not any(r.executed for r in records) else EXITED_EARLY
-            outcome.reason = f"not run: {verdict.reason}" if outcome.status == NOT_RUN else verdict.reason
-        else:
-            outcome.reason = "all cells ran"
-        outcomes.append(outcome)
-    return outcomes
 
 
 # a write stopped by the file-size limit (prlimit --fsize; Python ignores SIGXFSZ, so the write fails):

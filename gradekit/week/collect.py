@@ -8,9 +8,10 @@ from (archive and its sha256, entries, LMS identity, submission time when known)
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import shutil
 import json
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -85,9 +86,46 @@ def _identify(entry: str, lms: str) -> Located | Reported:
     return Reported(entry, "a file at the top of the folder that is not <student>.ipynb")
 
 
-def collect(assignment: Assignment, source: Path, lms: str, submitted: Path, *, roster: Path | None = None,
-            times: Path | None = None, replace: bool = False, add_unknown: bool = False) -> Summary:
+@dataclass(frozen=True)
+class CollectOptions:
+    lms: str                        # moodle, canvas or folder
+    roster: Path | None = None      # student,name,email[,canvas_id]
+    times: Path | None = None       # Moodle's grading worksheet, or a Canvas CSV of user_id,submitted_at
+    replace: bool = False           # replace a collected submission whose content differs
+    add_unknown: bool = False       # collect identities the roster does not know
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """submitted/<student>/<A>.source.json: where a submission came from."""
+
+    lms: str
+    archive: str
+    archive_sha256: str
+    entries: list[str]
+    identity: dict                  # lms, id, name, anonymous
+    notebook_from: str
+    lms_late_flag: bool
+    submitted_at: str | None
+    submitted_at_from: str | None
+    collected_at: str
+
+    @classmethod
+    def load(cls, submitted: Path, student: str, assignment: str) -> "Provenance | None":
+        data = source_record(submitted, student, assignment)
+        if not isinstance(data, dict):
+            return None
+        names = cls.__dataclass_fields__
+        return cls(**{k: data.get(k) for k in names})
+
+    @property
+    def submitted_at_time(self) -> datetime | None:
+        return datetime.fromisoformat(self.submitted_at) if self.submitted_at else None
+
+
+def collect(assignment: Assignment, source: Path, submitted: Path, options: CollectOptions) -> Summary:
     summary = Summary()
+    lms, times = options.lms, options.times
     policy = LatePolicy.declared(assignment.declaration, str(assignment.declaration_file))
     worksheet = moodle.Worksheet.read(times) if (times and lms == "moodle") else None
     canvas_times = canvas.read_times(times) if (times and lms == "canvas") else {}
@@ -99,38 +137,7 @@ def collect(assignment: Assignment, source: Path, lms: str, submitted: Path, *, 
     except ArchiveRefused as exc:
         raise CollectRefused(str(exc)) from None
     summary.refused += [str(r) for r in refused]
-
-    hand_ins: dict[Identity, HandIn] = {}
-    for entry in entries:
-        where = _identify(entry.name, lms)
-        if isinstance(where, Reported):
-            summary.reported.append(f"{where.entry!r}: {where.why}")
-            continue
-        key = Identity(where.identity.lms, where.identity.key, where.identity.name, where.identity.anonymous)
-        hand_in = hand_ins.setdefault(key, HandIn(key))
-        if where.identity.late:
-            hand_in.identity = where.identity   # Canvas flags each file; one flag marks the hand-in
-        hand_in.entries[where.path] = entry
-
-    matcher = Matcher(Roster.read(roster) if roster else None, worksheet)
-    if roster is None and lms != "folder":
-        summary.notes.append("no --roster: student ids are made from the LMS's names")
-    unknown = []
-    for hand_in in hand_ins.values():
-        hand_in.student = matcher.student(hand_in.identity)
-        if hand_in.student is None:
-            if not add_unknown:
-                unknown.append(hand_in.identity.label)
-            else:
-                hand_in.student = slug(hand_in.identity.name or hand_in.identity.key)
-                summary.notes.append(f"{hand_in.identity.label} is not in the roster: collected as {hand_in.student}")
-    if unknown:
-        raise CollectRefused("identities not in the roster (add them to it, or pass --add-unknown):\n  "
-                             + "\n  ".join(sorted(unknown)))
-    by_student = defaultdict(list)
-    for hand_in in hand_ins.values():
-        by_student[hand_in.student].append(hand_in)
-
+    by_student = _match(_hand_ins(entries, lms, summary), options, worksheet, summary)
     extensions = read_extensions(assignment.course.root / "extensions" / f"{assignment.name}.csv", policy)
     wanted = _hand_in_names(assignment)
     for student, found in sorted(by_student.items()):
@@ -146,15 +153,53 @@ def collect(assignment: Assignment, source: Path, lms: str, submitted: Path, *, 
         lateness = assess(policy, submitted_at, hand_in.identity.late, extensions.get(student))
         if lateness.late_by is not None or lateness.percent or lateness.zero:
             summary.late.append(f"{student}: {lateness.explanation}")
-        record = {"lms": lms, "archive": str(source), "archive_sha256": archive_sha,
-                  "entries": sorted(e.name for e in hand_in.entries.values()),
-                  "identity": {"lms": hand_in.identity.lms, "id": hand_in.identity.key, "name": hand_in.identity.name,
-                               "anonymous": hand_in.identity.anonymous},
-                  "notebook_from": hand_in.notebook_from, "lms_late_flag": hand_in.identity.late,
-                  "submitted_at": submitted_at.isoformat() if submitted_at else None, "submitted_at_from": time_source,
-                  "collected_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        _publish(submitted / student, assignment.name, files, record, replace, summary, student)
+        identity = hand_in.identity
+        record = Provenance(lms, str(source), archive_sha, sorted(e.name for e in hand_in.entries.values()),
+                            {"lms": identity.lms, "id": identity.key, "name": identity.name,
+                             "anonymous": identity.anonymous}, hand_in.notebook_from, identity.late,
+                            submitted_at.isoformat() if submitted_at else None, time_source,
+                            datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        _publish(submitted / student, assignment.name, files, record, options.replace, summary)
     return summary
+
+
+def _hand_ins(entries: list[Entry], lms: str, summary: Summary) -> dict[Identity, HandIn]:
+    """The archive's entries, grouped by the LMS identity that handed them in."""
+    hand_ins: dict[Identity, HandIn] = {}
+    for entry in entries:
+        where = _identify(entry.name, lms)
+        if isinstance(where, Reported):
+            summary.reported.append(f"{where.entry!r}: {where.why}")
+            continue
+        key = Identity(where.identity.lms, where.identity.key, where.identity.name, where.identity.anonymous)
+        hand_in = hand_ins.setdefault(key, HandIn(key))
+        if where.identity.late:
+            hand_in.identity = where.identity   # Canvas flags each file; one flag marks the hand-in
+        hand_in.entries[where.path] = entry
+    return hand_ins
+
+
+def _match(hand_ins: dict[Identity, HandIn], options: CollectOptions, worksheet, summary: Summary) -> dict[str, list]:
+    """student -> their hand-ins. Raises CollectRefused for identities the roster does not know."""
+    matcher = Matcher(Roster.read(options.roster) if options.roster else None, worksheet)
+    if options.roster is None and options.lms != "folder":
+        summary.notes.append("no --roster: student ids are made from the LMS's names")
+    unknown = []
+    for hand_in in hand_ins.values():
+        hand_in.student = matcher.student(hand_in.identity)
+        if hand_in.student is None:
+            if not options.add_unknown:
+                unknown.append(hand_in.identity.label)
+            else:
+                hand_in.student = slug(hand_in.identity.name or hand_in.identity.key)
+                summary.notes.append(f"{hand_in.identity.label} is not in the roster: collected as {hand_in.student}")
+    if unknown:
+        raise CollectRefused("identities not in the roster (add them to it, or pass --add-unknown):\n  "
+                             + "\n  ".join(sorted(unknown)))
+    by_student = defaultdict(list)
+    for hand_in in hand_ins.values():
+        by_student[hand_in.student].append(hand_in)
+    return by_student
 
 
 def _hand_in_names(assignment: Assignment) -> set[str]:
@@ -224,15 +269,16 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-def _publish(student_dir: Path, assignment: str, files: dict[str, bytes], record: dict, replace: bool,
-             summary: Summary, student: str) -> None:
-    dest = student_dir / assignment
+def _publish(student_dir: Path, assignment: str, files: dict[str, bytes], record: Provenance, replace: bool,
+             summary: Summary) -> None:
+    dest, student = student_dir / assignment, student_dir.name
     existing = _tree(dest)
     if existing == files:
         summary.unchanged.append(student)
-        before = source_record(student_dir.parent, student, assignment) or {}
-        if record["submitted_at"] is None and before.get("submitted_at"):   # a later collect without --times
-            record |= {k: before[k] for k in ("submitted_at", "submitted_at_from")}
+        before = Provenance.load(student_dir.parent, student, assignment)
+        if record.submitted_at is None and before is not None and before.submitted_at:   # a later collect without --times
+            record = dataclasses.replace(record, submitted_at=before.submitted_at,
+                                         submitted_at_from=before.submitted_at_from)
     elif existing and not replace:
         summary.kept.append(student)
         return
@@ -245,7 +291,7 @@ def _publish(student_dir: Path, assignment: str, files: dict[str, bytes], record
             (staged / name).write_bytes(data)
         atomic.replace_dir(staged, dest)
         (summary.replaced if existing else summary.collected).append(student)
-    atomic.write_json(student_dir / f"{assignment}{RECORD_SUFFIX}", record)
+    atomic.write_json(student_dir / f"{assignment}{RECORD_SUFFIX}", dataclasses.asdict(record))
 
 
 def source_record(submitted: Path, student: str, assignment: str) -> dict | None:

@@ -7,12 +7,11 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from gradekit.platform import atomic
 from gradekit.week import manual
-from gradekit.week.collect import source_record
+from gradekit.week.collect import Provenance
 from gradekit.course import Assignment, ManualItem
 from gradekit.week.feedback import write_feedback
 from gradekit.week.late import LatePolicy, Lateness, assess, duration, read_extensions
@@ -213,9 +212,9 @@ def _lateness(assignment: Assignment, policy: LatePolicy, students: list[str]) -
     extensions = read_extensions(course.root / "extensions" / f"{assignment.name}.csv", policy, set(students))
     found = {}
     for student in students:
-        record = source_record(course.submitted, student, assignment.name) or {}
-        at = datetime.fromisoformat(record["submitted_at"]) if record.get("submitted_at") else None
-        found[student] = assess(policy, at, bool(record.get("lms_late_flag")), extensions.get(student))
+        record = Provenance.load(course.submitted, student, assignment.name)
+        at = record.submitted_at_time if record else None
+        found[student] = assess(policy, at, bool(record and record.lms_late_flag), extensions.get(student))
     return found
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gradekit.platform import atomic
-from gradekit.week.collect import source_record
+from gradekit.week.collect import Provenance
 from gradekit.lms.canvas import IDENTITY_COLUMNS, Gradebook
 from gradekit.lms.moodle import Worksheet
 from gradekit.lms.roster import Roster
@@ -40,8 +40,8 @@ def _lms_ids(submitted: Path, assignment: str, students, lms: str) -> dict[str, 
     """LMS id (Moodle participant, Canvas user) -> student, from what collect recorded."""
     found = {}
     for student in students:
-        record = source_record(submitted, student, assignment) or {}
-        identity = record.get("identity", {})
+        record = Provenance.load(submitted, student, assignment)
+        identity = record.identity if record is not None and isinstance(record.identity, dict) else {}
         if identity.get("lms") == lms and identity.get("id"):
             found[identity["id"]] = student
     return found
