@@ -11,7 +11,6 @@ import nbformat
 
 from gradekit import provided
 from gradekit.course import Assignment
-from gradekit.course.tasks import TaskPlan
 from gradekit.errors import ReleaseFailed
 
 _REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
@@ -60,7 +59,7 @@ def limits_text(assignment: Assignment) -> str:
 
 
 def _tasks_text(assignment: Assignment) -> str:
-    plan = TaskPlan.declared(assignment.declaration.get("tasks"))
+    plan = assignment.tasks()
     if not plan.declared_any:
         return ("\nA cell past its time limit, or a kernel that dies (memory, a crash), stops the run there: the "
                 "cells after it are not run.\n")

@@ -13,10 +13,13 @@ from pathlib import Path
 
 from gradekit.data.catalog import Catalog
 from gradekit.errors import DeclarationError, NotInCourse, UnknownAssignment
+from gradekit.course.late_policy import LatePolicy
 from gradekit.course.limits import Limits
 from gradekit.course.tasks import TaskPlan
 
 PROFILES = ("smoke", "full")
+# the keys of assignment.toml the kit reads; each has its parser below
+DECLARED_KEYS = frozenset({"title", "datasets", "dataset", "limits", "tasks", "due", "late", "hand_in"})
 
 
 def default_data_root() -> Path:
@@ -96,6 +99,31 @@ class Assignment:
             limits[profile] = Limits(**{k: v for k, v in merged.items() if k in Limits.__annotations__})
         return cls(course, name, decl.get("title", name), tuple(decl.get("datasets", ())), limits, decl)
 
+    def late_policy(self) -> LatePolicy:
+        """`due` and `[late]`. Raises DeclarationError."""
+        return LatePolicy.declared(self.declaration, str(self.declaration_file))
+
+    def hand_in(self) -> frozenset[str]:
+        """`hand_in = [...]`: files besides the notebook that students hand in."""
+        names = self.declaration.get("hand_in", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) and n and "/" not in n for n in names):
+            raise DeclarationError(f"{self.declaration_file}: hand_in must be a list of file names")
+        return frozenset(names)
+
+    def unread_keys(self) -> list[str]:
+        """Keys of assignment.toml the kit does not read (a typo, or a key of another tool)."""
+        return sorted(set(self.declaration) - DECLARED_KEYS)
+
+    def problems(self) -> list[str]:
+        """Every declaration problem, found by the same parsers the kit reads with (`gradekit check`)."""
+        found = _limit_problems(self.declaration.get("limits", {}))
+        for parse in (self.late_policy, self.hand_in, lambda: TaskPlan.declared(self.declaration.get("tasks"))):
+            try:
+                parse()
+            except DeclarationError as exc:
+                found.append(str(exc).replace(f"{self.declaration_file}: ", ""))
+        return found
+
     def tasks(self) -> TaskPlan:
         """The declared tasks, knowing what each submits in the solution notebook."""
         plan = TaskPlan.declared(self.declaration.get("tasks"))
@@ -139,3 +167,17 @@ class Assignment:
                 items.append(ManualItem(meta["grade_id"], float(meta.get("points", 0)),
                                         bool(cell["metadata"].get("gradekit", {}).get("bonus"))))
         return items
+
+
+def _limit_problems(limits: dict) -> list[str]:
+    """Unknown keys of `[limits]`, `[limits.smoke]` and `[limits.full]`."""
+    valid, found = Limits.keys(), []
+    tables = {"": limits, **{p: limits[p] for p in PROFILES if isinstance(limits.get(p), dict)}}
+    for profile, table in tables.items():
+        for key in table:
+            if key in PROFILES and not profile:
+                continue
+            if key not in valid:
+                where = f"[limits{'.' + profile if profile else ''}]"
+                found.append(f"{where}: unknown key '{key}' (valid: {', '.join(valid)})")
+    return found

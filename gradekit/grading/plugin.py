@@ -112,13 +112,19 @@ def seed(pytestconfig, submission) -> int:
 
 
 @pytest.fixture(scope="session")
-def datasets(pytestconfig, data_root):
-    """The assignment's declared datasets under the graders' data root (gradekit.grading.GraderData)."""
+def assignment(pytestconfig):
+    """The assignment as the course declares it (gradekit.course.Assignment)."""
     from gradekit.course import Course
+
+    return Course(Path(pytestconfig.getoption("--gk-course"))).assignment(pytestconfig.getoption("--gk-assignment"))
+
+
+@pytest.fixture(scope="session")
+def datasets(assignment, data_root):
+    """The assignment's declared datasets under the graders' data root (gradekit.grading.GraderData)."""
     from gradekit.grading.data import GraderData
 
-    course = Course(Path(pytestconfig.getoption("--gk-course")))
-    return GraderData(course.assignment(pytestconfig.getoption("--gk-assignment")).catalog(), data_root)
+    return GraderData(assignment.catalog(), data_root)
 
 
 @pytest.fixture(scope="session")
@@ -140,10 +146,11 @@ def credit(request) -> Credit:
 
 
 @pytest.fixture(scope="session")
-def student_code(run_dir, data_root, datasets):
+def student_code(run_dir, data_root, datasets, assignment, profile):
     from gradekit.grading.student_code import StudentCode
 
-    code = StudentCode(run_dir, data_root, manifest=datasets.catalog.manifest())
+    # the student's functions run under the memory and process limits of their own run
+    code = StudentCode(run_dir, data_root, manifest=datasets.catalog.manifest(), limits=assignment.limits[profile])
     yield code
     code.close()
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gradekit.course.limits import Limits
 from gradekit.grading.definitions import collect
 from gradekit.grading.failures import BadArtifact, ItemFailed, MissingArtifact
 from gradekit.grading.worker import Garbled, SandboxedWorker, WorkerGone
@@ -39,8 +40,9 @@ class Call:
 
 
 class StudentCode:
-    def __init__(self, run_dir: Path, data_root: Path, timeout_s: float = 120, manifest: dict | None = None):
-        self.run_dir, self.data_root, self.timeout_s = run_dir, data_root, timeout_s
+    def __init__(self, run_dir: Path, data_root: Path, timeout_s: float = 120, manifest: dict | None = None,
+                 limits: Limits = Limits()):
+        self.run_dir, self.data_root, self.timeout_s, self.limits = run_dir, data_root, timeout_s, limits
         self.manifest = manifest or {}
         self._defs: str | None = None
         self._gaps: dict[str, str] = {}
@@ -93,7 +95,7 @@ class StudentCode:
             found = collect(self._notebook())
             self._defs, self._gaps = found.source, found.gaps
         if self._worker is None or not self._worker.alive:
-            self._worker = SandboxedWorker(self._defs, self.data_root, self.manifest)
+            self._worker = SandboxedWorker(self._defs, self.data_root, self.manifest, self.limits)
         worker = self._worker
         worker.requests += 1
         what = calls[0].what or f"{calls[0].function}()"

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from gradekit import provided
 from gradekit.platform import sandbox
+from gradekit.course.limits import Limits
 from gradekit.platform.cgroup import RunCgroup
 from gradekit.platform.untrusted import UntrustedData, load_json, load_npz
 
@@ -47,7 +48,8 @@ class Garbled(Exception):
 
 
 class SandboxedWorker:
-    def __init__(self, definitions: str, data_root: Path, manifest: dict, memory_mb: int = 8192, processes: int = 64):
+    def __init__(self, definitions: str, data_root: Path, manifest: dict, limits: Limits = Limits()):
+        """`limits`: the memory and processes of the student's own run (their assignment's, for its profile)."""
         self.home = Path(tempfile.mkdtemp(prefix="gk-call-"))
         code = self.home / "code"
         code.mkdir()
@@ -57,14 +59,13 @@ class SandboxedWorker:
         provided.write(code, manifest)  # the notebook's imports of the kit's helpers must resolve
         self.home.chmod(0o711)   # the sandbox account passes through to its read-only code folder
         code.chmod(0o755)
-        confinement = sandbox.Confinement(workdir=code, readable=(data_root,), memory_mb=memory_mb,
-                                          processes=processes, cwd_writable=False)
-        self.group = RunCgroup(confinement.processes, confinement.memory_mb).__enter__()
+        confinement = sandbox.Confinement(workdir=code, readable=(data_root,), memory_mb=limits.memory_mb,
+                                          processes=limits.processes, cwd_writable=False)
+        self.group = RunCgroup(confinement.processes, confinement.memory_mb).open()
         command = confinement.wrap([sys.executable, str(code / "callworker.py")],
                                    memory_cgroup=self.group.memory_enforced)
-        self.proc = subprocess.Popen(self.group.enter(command), cwd=code, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
-                                     preexec_fn=sandbox._die_with_parent)
+        self.proc = sandbox.start(self.group.enter(command), cwd=code, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL)
         self.requests = 0
         self._finalizer = weakref.finalize(self, _shut_down, self.proc, self.group, self.home)
 
@@ -132,5 +133,5 @@ def _shut_down(proc: subprocess.Popen, group: RunCgroup, home: Path) -> None:
     proc.wait()
     for stream in (proc.stdin, proc.stdout):
         stream.close()
-    group.__exit__(None, None, None)
+    group.close()
     shutil.rmtree(home, ignore_errors=True)

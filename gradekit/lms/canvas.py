@@ -27,11 +27,6 @@ IDENTITY_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 POINTS_POSSIBLE = "    Points Possible"
 
 
-def squash_name(sortable_name: str) -> str:
-    """'Doe, Jane' -> 'doejane', as Canvas names the files."""
-    return re.sub(r"[\s,\-']", "", sortable_name).lower()
-
-
 def original_name(file: str) -> str:
     """'A1-1.ipynb' -> 'A1.ipynb': Canvas numbers a re-uploaded file name."""
     return _COPY.sub("", file)

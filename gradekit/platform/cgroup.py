@@ -50,6 +50,13 @@ class RunCgroup:
         self.paths: dict[str, Path] = {}
 
     def __enter__(self) -> "RunCgroup":
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def open(self) -> "RunCgroup":
+        """Make the group (also usable outside a `with`, by a holder that outlives one call)."""
         name = f"gradekit-{uuid.uuid4().hex[:12]}"
         settings = {"pids": [("pids.max", str(self.max))]}
         if self.memory_mb:
@@ -103,7 +110,8 @@ class RunCgroup:
                     return int(line.split()[1]) > 0
         return False
 
-    def __exit__(self, *exc) -> None:
+    def close(self) -> None:
+        """Kill every process left in the group and remove it."""
         for path in sorted(set(self.paths.values())):
             for _ in range(50):  # kill what is left (a fork bomb's children) until the group is empty
                 try:

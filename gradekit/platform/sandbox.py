@@ -202,12 +202,16 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def start(cmd: list[str], *, cwd: Path, **popen) -> subprocess.Popen:
+    """Start a (possibly wrapped) command in its own process group, killed when this process dies."""
+    return subprocess.Popen(cmd, cwd=cwd, start_new_session=True, preexec_fn=_die_with_parent, **popen)
+
+
 def run(cmd: list[str], timeout_s: float, *, cwd: Path, env: dict[str, str] | None = None,
         budget: Budget = Budget()) -> Completed:
     """Run a (possibly wrapped) command in its own process group; kill the group at the deadline or when
     it passes its budget. Its output is read as it comes: the head and the tail are kept, never more."""
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
+    proc = start(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     hit: list[str] = []
 
     def stop(why: str) -> None:

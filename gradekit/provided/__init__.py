@@ -10,7 +10,6 @@ from pathlib import Path
 HERE = Path(__file__).parent
 HELPERS = ("gradekit_submit.py", "gradekit_data.py")
 MANIFEST = "gradekit_datasets.json"   # read by gradekit_data: how each declared dataset is loaded
-NAMES = (*HELPERS, MANIFEST)
 
 
 def write(folder: Path, manifest: dict) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
+from gradekit import provided
 from gradekit.platform import atomic
 from gradekit.course import Assignment
 from gradekit.week.late import LatePolicy, assess, read_extensions
@@ -126,7 +127,7 @@ class Provenance:
 def collect(assignment: Assignment, source: Path, submitted: Path, options: CollectOptions) -> Summary:
     summary = Summary()
     lms, times = options.lms, options.times
-    policy = LatePolicy.declared(assignment.declaration, str(assignment.declaration_file))
+    policy = assignment.late_policy()
     worksheet = moodle.Worksheet.read(times) if (times and lms == "moodle") else None
     canvas_times = canvas.read_times(times) if (times and lms == "canvas") else {}
     if times and lms == "folder":
@@ -205,10 +206,10 @@ def _match(hand_ins: dict[Identity, HandIn], options: CollectOptions, worksheet,
 def _hand_in_names(assignment: Assignment) -> set[str]:
     """Besides the notebook, the files a student hands in: those the release holds and those the
     declaration lists (`hand_in = [...]`)."""
-    names = set(assignment.declaration.get("hand_in", []))
+    names = set(assignment.hand_in())
     if assignment.release_dir.is_dir():
         names |= {p.name for p in assignment.release_dir.iterdir() if p.is_file() and p.suffix != ".ipynb"}
-    return names - {"gradekit_submit.py", "gradekit_data.py"}   # the kit's helpers: the runner brings its own
+    return names - set(provided.HELPERS)   # the kit's helpers: the runner brings its own
 
 
 def _expand_zips(hand_in: HandIn, summary: Summary) -> dict[str, Entry]:

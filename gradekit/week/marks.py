@@ -91,7 +91,7 @@ def write_marks(assignment: Assignment, autograded: Path, students: list[str], m
     order, grades = collect(assignment, autograded, students)
     items = assignment.manual_items()
     layout = Layout(order, {item.id: item.max for grade in grades.values() for item in grade.items}, items,
-                    LatePolicy.declared(assignment.declaration, str(assignment.declaration_file)))
+                    assignment.late_policy())
     given = manual.read_marks(manual.path_for(marks_dir, assignment.name), {m.id: m.points for m in items},
                               set(students))
     lateness = _lateness(assignment, layout.policy, students)
