@@ -31,6 +31,13 @@ class StudentMarks:
     final: float | None = None
 
     @property
+    def status(self) -> str:
+        """The run's status; "not run" for a collected submission without a run, "no submission" else."""
+        if self.run is not None:
+            return self.run.status
+        return "not run" if self.grade.grading_error else "no submission"
+
+    @property
     def manual_total(self) -> float:
         return sum(m.points for m in self.manual.values() if m.points is not None)
 
@@ -135,7 +142,7 @@ def _row(sm: StudentMarks, layout: Layout) -> list[str]:
     points = {i.id: _fmt(i.points) for i in grade.items if not i.needs_attention}
     required = [m for m in layout.items if not m.bonus]
     pending = f"pending: {len(sm.pending)} of {len(required)} items" if sm.pending else ""
-    status = run.status if run else ("not run" if grade.grading_error else "no submission")
+    status = sm.status
     note = "; ".join(p for p in (notes(grade, run), late.explanation if late else "") if p)
     return [sm.student, status, run.profile if run else "", *(points.get(i, "") for i in layout.order),
             *(_fmt(sm.manual[m.id].points) if m.id in sm.manual else "" for m in layout.items),
@@ -171,7 +178,7 @@ def sheet_table(sheet: Sheet) -> str:
     """The sheet as the terminal shows it: one line a student."""
     lines = [f"{'student':<20} {'run':<16} {'auto':>7} {'manual':>8} {'penalty':>7} {'final':>7}"]
     for student, sm in sorted(sheet.students.items()):
-        status = sm.run.status if sm.run else ("not run" if sm.grade.grading_error else "no submission")
+        status = sm.status
         manual_cell = "pending" if sm.pending else f"{sm.manual_total:g}"
         final = "" if sm.final is None else f"{sm.final:g}"
         lines.append(f"{student[:20]:<20} {status[:16]:<16} {sm.grade.total:>7g} {manual_cell:>8} "

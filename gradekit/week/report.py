@@ -92,7 +92,7 @@ def item_table(sheet) -> list[dict]:
 
 
 def outcomes(sheet) -> list[tuple[str, int]]:
-    counted = Counter(sm.run.status if sm.run else "not run" for sm in sheet.students.values())
+    counted = Counter(sm.status for sm in sheet.students.values())
     counted["needs attention"] = sum(1 for sm in sheet.students.values() if sm.grade.attention)
     order = list(OUTCOMES)
     return [(k, counted.get(k, 0)) for k in order] + sorted((k, v) for k, v in counted.items() if k not in order)
