@@ -22,7 +22,7 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e .
+.venv/bin/python -m pip install -q -e ".[test]"
 
 export DATA_ROOT="${DATA_ROOT:-$PWD/data}"
 mirror="${GRADEKIT_DATA_MIRROR:-$PWD/../shared/data}"
