@@ -43,7 +43,7 @@ def course(root: Path, n: int) -> tuple[Course, Path]:
 def timed(course: Course, data: Path, executor, students: list[str]) -> float:
     shutil.rmtree(course.autograded, ignore_errors=True)
     started = time.perf_counter()
-    stage = RunStage(course.assignment("tiny"), Settings(data), (course.submitted, course.autograded), executor.width)
+    stage = RunStage(course.assignment("tiny"), Settings(data), course.assignment("tiny").folders(), executor.width)
     results = drive(stage, students, executor)
     elapsed = time.perf_counter() - started
     assert len(results) == len(students) and all(r.status == "ok" for r in results.values()), results

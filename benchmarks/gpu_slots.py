@@ -68,7 +68,7 @@ def main() -> None:
             try:
                 started = time.perf_counter()
                 settings = Settings(args.data_root.resolve(), args.profile, 0, args.device, args.unsandboxed, slots)
-                stage = RunStage(assignment, settings, (c.submitted, c.autograded), slots)
+                stage = RunStage(assignment, settings, assignment.folders(), slots)
                 results = drive(stage, stage.students(), executor)
                 wall = time.perf_counter() - started
             finally:

@@ -178,7 +178,8 @@ def cmd_solve(args, assignment) -> int:
         return 2
     settings = settings_from(args)
     preflight.require_ready(assignment.catalog(), settings.data_root, unsandboxed=settings.unsandboxed)
-    solved = solve(assignment, settings)
+    with contextlib.redirect_stdout(sys.stderr):   # the batch's progress; stdout is the result, as JSON
+        solved = solve(assignment, settings)
     print(json.dumps(solved.to_dict(), indent=1))
     return 0 if solved.complete else 1
 
@@ -201,10 +202,9 @@ def cmd_run(args, assignment) -> int:
     from gradekit.run.stage import RunStage
     settings = settings_from(args)
     preflight.require_ready(assignment.catalog(), settings.data_root, unsandboxed=settings.unsandboxed)
-    course = assignment.course
     with _executor(settings) as executor:
-        stage = RunStage(assignment, settings, ((args.submitted or course.submitted).resolve(), course.autograded),
-                         executor.width, args.force)
+        folders = assignment.folders(args.submitted.resolve() if args.submitted else None)
+        stage = RunStage(assignment, settings, folders, executor.width, args.force)
         results = drive(stage, args.students or stage.students(), executor)
     _summary([r.status for r in results.values()])
     unchanged = sum(r.skipped for r in results.values())
@@ -221,7 +221,7 @@ def cmd_grade(args, assignment) -> int:
     preflight.require_ready(assignment.catalog(), settings.data_root, unsandboxed=settings.unsandboxed)
     course = assignment.course
     students = args.students or course.students(course.autograded, assignment.name)
-    stage = GradeStage(assignment, settings, course.autograded, students)
+    stage = GradeStage(assignment, settings, assignment.folders(), students)
     with _executor(settings) as executor:
         results = drive(stage, students, executor)
     _summary(["needs attention" if r.attention else "graded" for r in results.values()])

@@ -114,7 +114,7 @@ def test_a_worker_without_the_data_refuses_with_the_preflights_reason(tmp_path, 
     assignment = Course(course).assignment("tiny")
     executor = DaskExecutor("local:1")
     try:
-        stage = RunStage(assignment, Settings(tmp_path / "no-data-here"), (course / "submitted", course / "autograded"))
+        stage = RunStage(assignment, Settings(tmp_path / "no-data-here"), assignment.folders())
         results = drive(stage, stage.students(), executor)
     finally:
         executor.close()
@@ -241,7 +241,8 @@ def test_a_refused_result_is_a_refusal_to_retry_and_a_failed_runner_keeps_the_ro
     from gradekit.run.stage import RunStage
 
     course, data = tiny_course(tmp_path / "course", ["h00_honest"])
-    stage = RunStage(Course(course).assignment("tiny"), Settings(data), (course / "submitted", course / "autograded"))
+    assignment = Course(course).assignment("tiny")
+    stage = RunStage(assignment, Settings(data), assignment.folders())
     assert stage.settled("h00_honest") is None
     job = stage.jobs["h00_honest"]
     refused = stage.take("h00_honest", ({"student": "h00_honest"}, b"not a tar", "tcp://10.0.0.9:1234"))

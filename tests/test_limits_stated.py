@@ -67,6 +67,7 @@ def test_an_over_limit_model_is_refused_before_it_is_written(tmp_path):
 def test_grading_takes_each_runs_profile_and_refuses_another(tmp_path):
     """`grade` grades a run with the profile it was made with (run.json); `grade --profile X` on a run of
     profile Y refuses before anything is graded, in one line."""
+    from gradekit.course import Folders
     from gradekit.errors import ProfileMismatch
     from gradekit.grading.stage import graded_profiles
     from gradekit.records import RunRecord
@@ -74,8 +75,8 @@ def test_grading_takes_each_runs_profile_and_refuses_another(tmp_path):
     for student, profile in (("ada", "full"), ("bob", "full"), ("cy", "smoke")):
         (tmp_path / student / "A").mkdir(parents=True)
         RunRecord(student, "A", status="ok", profile=profile).save(tmp_path / student / "A")
-    assert graded_profiles(tmp_path, "A", ["ada", "bob", "cy", "never_run"], None) == {
+    assert graded_profiles(Folders(tmp_path, tmp_path, "A"), ["ada", "bob", "cy", "never_run"], None) == {
         "ada": "full", "bob": "full", "cy": "smoke", "never_run": "smoke"}
-    assert graded_profiles(tmp_path, "A", ["ada", "bob"], "full") == {"ada": "full", "bob": "full"}
+    assert graded_profiles(Folders(tmp_path, tmp_path, "A"), ["ada", "bob"], "full") == {"ada": "full", "bob": "full"}
     with pytest.raises(ProfileMismatch, match="--profile smoke: ada, bob were run with profile full; grade without --profile"):
-        graded_profiles(tmp_path, "A", ["ada", "bob", "cy"], "smoke")
+        graded_profiles(Folders(tmp_path, tmp_path, "A"), ["ada", "bob", "cy"], "smoke")

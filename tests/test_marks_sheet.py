@@ -43,16 +43,18 @@ def test_every_student_has_a_row_and_the_sheet_is_printed(tmp_path):
 
 
 def test_check_reads_the_declaration_with_the_kits_own_parsers(tmp_path):
+    from gradekit.authoring.check import check
+    from gradekit.course import Course
+
     course = week_course(tmp_path / "course")   # declares due and [late], which the kit reads
-    out = gradekit("check", "tiny", cwd=course).stdout
-    assert "not read by the kit" not in out
+    report = check(Course(course).assignment("tiny"), items=False)
+    assert report.errors == [] and not any("not read by the kit" in w for w in report.warnings), report.summary()
     toml = course / "source" / "tiny" / "assignment.toml"
     toml.write_text('hand_in = "weights.pt"\ncolour = "blue"\n' + toml.read_text().replace(
         "percent_per_day = 10", "percent_per_day = 10\npercent_per_hour = 1"))
-    bad = gradekit("check", "tiny", cwd=course, check=False)
-    assert bad.returncode == 2
-    assert "gives both percent_per_day and percent_per_hour" in bad.stdout and "hand_in must be a list" in bad.stdout
-    assert "key 'colour' is not read by the kit" in bad.stdout
+    bad = check(Course(course).assignment("tiny"), items=False).summary()
+    assert "gives both percent_per_day and percent_per_hour" in bad and "hand_in must be a list" in bad
+    assert "key 'colour' is not read by the kit" in bad
 
 
 def test_errors_are_one_line_with_an_exit_code(tmp_path):

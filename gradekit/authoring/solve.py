@@ -1,17 +1,18 @@
 """`gradekit solve`: the instructor solution through the same pipeline, into solutions/<A>/.
 
-The source notebook is run exactly like a submission (the run stage's job, sandbox, injected parameters),
-then graded by the grading stage's grader. A solution that does not earn every auto point is a broken
+The source notebook goes through the batch driver exactly like a submission (the run stage: sandbox,
+injected parameters; then the grading stage). A solution that does not earn every auto point is a broken
 assignment, and solve says so."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
+from gradekit.batch.driver import drive
 from gradekit.batch.settings import Settings
 from gradekit.course import Assignment
-from gradekit.grading.stage import grade_one
-from gradekit.run import execute
-from gradekit.run.stage import make_job
+from gradekit.grading.stage import GradeStage
+from gradekit.platform.executors import LocalPool
+from gradekit.run.stage import RunStage
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,10 @@ class Solved:
 
 
 def solve(assignment: Assignment, settings: Settings) -> Solved:
-    dest = assignment.course.solutions / assignment.name
-    job = make_job(assignment, "solution", assignment.source_notebook.parent, dest, settings)
-    record = execute.run(job)
-    grade = grade_one(assignment, dest, data_root=settings.data_root, profile=job.profile, seed=settings.seed)
+    folders = assignment.solution_folders()
+    executor = LocalPool(1)
+    record = drive(RunStage(assignment, settings, folders, force=True), ["solution"], executor)["solution"]
+    graded = replace(settings, profile=record.profile or settings.profile)
+    grade = drive(GradeStage(assignment, graded, folders, ["solution"]), ["solution"], executor)["solution"]
     lost = [f"{i.id}: {i.reason}" for i in grade.items if i.points < i.max]
     return Solved(record.status, record.reason, record.duration_s, grade.total, grade.max, lost, grade.attention)

@@ -27,6 +27,31 @@ def default_data_root() -> Path:
 
 
 @dataclass(frozen=True)
+class Folders:
+    """Where each student's submission is and where its run goes: <submitted>/<student>/<A> and
+    <runs>/<student>/<A>; for the instructor's solution, source/<A> and solutions/<A> themselves."""
+
+    submitted: Path
+    runs: Path
+    assignment: str
+    solution: bool = False
+
+    def submission(self, student: str) -> Path:
+        return self.submitted if self.solution else self.submitted / student / self.assignment
+
+    def run(self, student: str) -> Path:
+        return self.runs if self.solution else self.runs / student / self.assignment
+
+    def students(self) -> list[str]:
+        """Every student with a submission."""
+        if self.solution:
+            return ["solution"]
+        if not self.submitted.is_dir():
+            return []
+        return sorted(p.name for p in self.submitted.iterdir() if (p / self.assignment).exists())
+
+
+@dataclass(frozen=True)
 class ManualItem:
     """A cell the staff mark by hand; a bonus is marked outside the maximum."""
 
@@ -98,6 +123,14 @@ class Assignment:
             merged = {**decl.get("limits", {}), **decl.get("limits", {}).get(profile, {})}
             limits[profile] = Limits(**{k: v for k, v in merged.items() if k in Limits.__annotations__})
         return cls(course, name, decl.get("title", name), tuple(decl.get("datasets", ())), limits, decl)
+
+    def folders(self, submitted: Path | None = None) -> Folders:
+        """submitted/ (or another folder of submissions) -> autograded/."""
+        return Folders(submitted or self.course.submitted, self.course.autograded, self.name)
+
+    def solution_folders(self) -> Folders:
+        """The instructor's solution: source/<A> -> solutions/<A>."""
+        return Folders(self.source_notebook.parent, self.course.solutions / self.name, self.name, solution=True)
 
     def late_policy(self) -> LatePolicy:
         """`due` and `[late]`. Raises DeclarationError."""

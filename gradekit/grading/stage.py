@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gradekit.batch.driver import Ready, Work
 from gradekit.batch.settings import Settings
-from gradekit.course import Assignment
+from gradekit.course import Assignment, Folders
 from gradekit.errors import ProfileMismatch
 from gradekit.platform import transfer
 from gradekit.platform.executors import Failed, Refused, worker_name
@@ -41,12 +41,12 @@ def grade_one(assignment: Assignment, run_dir: Path, *, data_root: Path, profile
     return result
 
 
-def graded_profiles(autograded: Path, assignment: str, students: list[str], asked: str | None) -> dict[str, str]:
+def graded_profiles(folders: Folders, students: list[str], asked: str | None) -> dict[str, str]:
     """student -> the profile to grade with: the one its run was made with (run.json). Raises
     ProfileMismatch, before anything is graded, when `asked` differs from a run's."""
     found = {}
     for student in students:
-        run = RunRecord.load(autograded / student / assignment)
+        run = RunRecord.load(folders.run(student))
         found[student] = (run.profile if run is not None and run.profile else None) or asked or "smoke"
     wrong = sorted(s for s, p in found.items() if asked and p != asked)
     if wrong:
@@ -59,14 +59,14 @@ def graded_profiles(autograded: Path, assignment: str, students: list[str], aske
 class GradeStage:
     verb = "grade"
 
-    def __init__(self, assignment: Assignment, settings: Settings, autograded: Path, students: list[str]):
+    def __init__(self, assignment: Assignment, settings: Settings, folders: Folders, students: list[str]):
         """Raises ProfileMismatch when settings.profile differs from a run's (None grades each with its own)."""
-        self.assignment, self.settings, self.autograded = assignment, settings, autograded
-        self.profiles = graded_profiles(autograded, assignment.name, students, settings.profile)
+        self.assignment, self.settings, self.folders = assignment, settings, folders
+        self.profiles = graded_profiles(folders, students, settings.profile)
         self.ready = Ready(assignment.catalog(), settings.data_root, settings.unsandboxed)
 
     def run_dir(self, student: str) -> Path:
-        return self.autograded / student / self.assignment.name
+        return self.folders.run(student)
 
     def settled(self, student: str) -> GradeReport | None:
         run = RunRecord.load(self.run_dir(student))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gradekit.batch.driver import Ready, Work
 from gradekit.batch.settings import Settings
-from gradekit.course import Assignment
+from gradekit.course import Assignment, Folders
 from gradekit.data import store
 from gradekit.platform import atomic, transfer
 from gradekit.platform.executors import Failed, Refused, worker_name, worker_slots
@@ -34,23 +34,18 @@ def make_job(assignment: Assignment, student: str, submission: Path, dest: Path,
 class RunStage:
     verb = "run"
 
-    def __init__(self, assignment: Assignment, settings: Settings, folders: tuple[Path, Path], width: int = 1,
+    def __init__(self, assignment: Assignment, settings: Settings, folders: Folders, width: int = 1,
                  force: bool = False):
         """`folders`: where the submissions are and where the runs go; `width`: submissions at once."""
-        self.assignment, self.settings, self.force, self.width = assignment, settings, force, width
-        self.submitted, self.autograded = folders
+        self.assignment, self.settings, self.folders, self.force, self.width = assignment, settings, folders, force, width
         self.ready = Ready(assignment.catalog(), settings.data_root, settings.unsandboxed)
         self.jobs: dict[str, execute.Job] = {}
 
     def students(self) -> list[str]:
-        """Every student with a submission of this assignment."""
-        if not self.submitted.is_dir():
-            return []
-        return sorted(p.name for p in self.submitted.iterdir() if (p / self.assignment.name).exists())
+        return self.folders.students()
 
     def settled(self, student: str) -> RunRecord | None:
-        name = self.assignment.name
-        job = make_job(self.assignment, student, self.submitted / student / name, self.autograded / student / name,
+        job = make_job(self.assignment, student, self.folders.submission(student), self.folders.run(student),
                        self.settings, self.width)
         self.jobs[student] = job
         previous = RunRecord.load(job.dest)
