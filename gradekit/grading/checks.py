@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from gradekit.grading.failures import BadArtifact, ItemFailed
 from gradekit.provided import graphfacts
 from gradekit.grading.precision import SigFigs, Tolerance
 
+if TYPE_CHECKING:   # torch is imported by the checks that use it: a grader without a model never pays for it
+    import torch
+
 
 def predict(module, X: torch.Tensor, batch: int = 1000) -> torch.Tensor:
     """Class predictions of an exported module on X, batch by batch, with a check of the output shape."""
+    import torch
+
     preds = []
     with torch.no_grad():
         for i in range(0, len(X), batch):
@@ -88,6 +93,8 @@ def changed_tensors(state: dict[str, torch.Tensor], pristine: dict[str, torch.Te
                     ignore_prefixes: tuple[str, ...] = ()) -> list[str]:
     """Names of the tensors of `pristine` (outside `ignore_prefixes`) that `state` lacks or that differ
     bit for bit: BatchNorm running statistics count, so a backbone left in train mode shows up too."""
+    import torch
+
     changed = []
     for name, tensor in pristine.items():
         if name.startswith(ignore_prefixes):
