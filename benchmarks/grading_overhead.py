@@ -93,12 +93,15 @@ def main() -> None:
 
         # nbgrader's own set-up, as a course does it: the assignment into the gradebook, then the students
         nbgrader = [sys.executable, "-m", "nbgrader"]
-        subprocess.run([*nbgrader, "generate_assignment", "triv"], cwd=root, capture_output=True, check=True)
+        # nbgrader's gradebook migrations run `alembic` from PATH: the environment's own bin first
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        subprocess.run([*nbgrader, "generate_assignment", "triv"], cwd=root, capture_output=True, check=True, env=env)
         for i in range(n):
-            subprocess.run([*nbgrader, "db", "student", "add", f"s{i}"], cwd=root, capture_output=True, check=True)
+            subprocess.run([*nbgrader, "db", "student", "add", f"s{i}"], cwd=root, capture_output=True, check=True,
+                           env=env)
         results["nbgrader autograde"] = timed(lambda i: subprocess.run(
-            [sys.executable, "-m", "nbgrader", "autograde", "triv", "--student", f"s{i}", "--force"],
-            cwd=root, capture_output=True, check=True), n)
+            [*nbgrader, "autograde", "triv", "--student", f"s{i}", "--force"], cwd=root, capture_output=True,
+            check=True, env=env), n)
         graded = json.loads(subprocess.run([sys.executable, "-c", (
             "from nbgrader.api import Gradebook\n"
             f"gb = Gradebook('sqlite:///{root}/gradebook.db')\n"
@@ -106,11 +109,13 @@ def main() -> None:
             capture_output=True, text=True, check=True).stdout.replace("'", '"'))
 
         assignment = Course(root).assignment("triv")
+        data = root / "data"   # the notebook reads no data; a folder of its own, as a course's data root is
+        data.mkdir()
         limits = Limits(cell_timeout_s=120, notebook_timeout_s=300)
 
         def job(i, folder):
             return Job("triv", f"s{i}", root / "submitted" / f"s{i}" / "triv", root / folder / f"s{i}" / "triv",
-                       "smoke", root, 0, "cpu", limits)
+                       "smoke", data, 0, "cpu", limits)
 
         results["gradekit run"] = timed(lambda i: gradekit_run(job(i, "runs")), n)
         os.environ["GRADEKIT_NO_BWRAP"] = "1"
@@ -118,7 +123,7 @@ def main() -> None:
         del os.environ["GRADEKIT_NO_BWRAP"]
         grades = []
         results["gradekit run + grade"] = timed(lambda i: (gradekit_run(job(i, "autograded")), grades.append(
-            grade_one(assignment, root / "autograded" / f"s{i}" / "triv", data_root=root, profile="smoke", seed=0))), n)
+            grade_one(assignment, root / "autograded" / f"s{i}" / "triv", data_root=data, profile="smoke", seed=0))), n)
         assert all(g.total == 1 for g in grades) and all(s == 1 for s in graded), (grades, graded)
 
         print(f"grading overhead per trivial submission, {n} submissions each, one at a time; "
@@ -127,7 +132,10 @@ def main() -> None:
         for name, times in results.items():
             print(f"{name:<24}{statistics.mean(times):>8.2f}{min(times):>8.2f}{max(times):>8.2f}")
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if not os.environ.get("KEEP"):
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print(root)
 
 
 if __name__ == "__main__":
