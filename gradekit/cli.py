@@ -283,7 +283,8 @@ def cmd_marks(args, assignment) -> int:
                 print(for_terminal(f"  {student}: {what[:200]}"))
     for warning in sheet.warnings:
         print(for_terminal(f"warning: {warning}"))
-    print(for_terminal(sheet_table(sheet)))
+    for line in sheet_table(sheet):
+        print(for_terminal(line))
     print(f"mark sheet: {sheet.path}\nfeedback:   {course.feedback}/<student>/{assignment.name}.html")
     print(f"{cost_line(json.loads((course.marks / f'{assignment.name}_cost.json').read_text()))} "
           f"(marks/{assignment.name}_cost.json)")
@@ -330,6 +331,12 @@ def cmd_data(args, course: Course) -> int:
     if args.action == "fetch":  # a course file is built from its inputs: those come first
         names = sorted(names, key=lambda n: bool(catalog.get(n).inputs))
     data_root.mkdir(parents=True, exist_ok=True)
+    if args.action == "verify":   # one sandboxed probe reads them all
+        from gradekit.data.commands import verify
+        found = verify(catalog, names, data_root)
+        for name, (ok, line) in found.items():
+            print(f"{name}: {line}")
+        return 0 if all(ok for ok, _ in found.values()) else 1
     failed = 0
     for name in names:
         try:

@@ -21,8 +21,14 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]"
+# installed once per pyproject.toml: a second ./demo or ./test does not ask the index again
+stamp=".venv/.gradekit-installed"
+wanted="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[test]"
+  echo "$wanted" > "$stamp"
+fi
 
 export DATA_ROOT="${DATA_ROOT:-$PWD/data}"
 mirror="${GRADEKIT_DATA_MIRROR:-$PWD/../shared/data}"

@@ -13,10 +13,22 @@ def act(action: str, catalog: Catalog, name: str, data_root: Path, mirror: Path 
     if action == "fetch":
         return True, store.fetch(dataset, data_root, mirror, {n: catalog.get(n) for n in dataset.inputs})
     if action == "synth":
+        if synth.unchanged(dataset, data_root, seed):
+            return True, "stand-in present (same seed, checksums ok), nothing written"
         written = synth.synth(dataset, data_root, seed)
         return True, (f"stand-in written: {', '.join(written)}" if written else "real files present, nothing written")
-    ok, state = store.verify(dataset, data_root)
-    if ok:   # and readable as the sandboxed run will read it
-        why = preflight.probe_readable(Catalog({name: dataset}), data_root).get(name)
-        ok, state = (False, f"{state}, but cannot be read as it is: {why}") if why else (True, state)
-    return ok, f"{'ok' if ok else 'FAILED'} ({state})"
+    return verify(catalog, [name], data_root)[name]
+
+
+def verify(catalog: Catalog, names: list[str], data_root: Path) -> dict[str, tuple[bool, str]]:
+    """name -> (ok, line): the checksums, then whether the students' helper can read each one inside the
+    sandbox (one sandboxed probe for all of them)."""
+    found = {name: store.verify(catalog.get(name), data_root) for name in names}
+    readable = Catalog({name: catalog.get(name) for name, (ok, _) in found.items() if ok})
+    problems = preflight.probe_readable(readable, data_root) if readable.datasets else {}
+    lines = {}
+    for name, (ok, state) in found.items():
+        if ok and problems.get(name):
+            ok, state = False, f"{state}, but cannot be read as it is: {problems[name]}"
+        lines[name] = (ok, f"{'ok' if ok else 'FAILED'} ({state})")
+    return lines

@@ -169,9 +169,10 @@ def _loads(dataset: Dataset, root: Path) -> bool:
     return True
 
 
-def record_standin(root: Path, name: str, files: list[str], note: str) -> None:
+def record_standin(root: Path, name: str, files: list[str], note: str, seed: int = 0) -> None:
     entries = standins(root)
-    entries[name] = {"kind": note, "made_by": "gradekit data synth", "files": {rel: md5(root / rel) for rel in files}}
+    entries[name] = {"kind": note, "made_by": "gradekit data synth", "seed": seed,
+                     "files": {rel: md5(root / rel) for rel in files}}
     tmp = root / (STANDINS_FILE + ".tmp")
     tmp.write_text(json.dumps(entries, indent=1, sort_keys=True))
     tmp.replace(root / STANDINS_FILE)

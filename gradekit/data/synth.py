@@ -29,7 +29,7 @@ def random_init(root: Path, dataset: Dataset, seed: int = 0) -> list[str]:
 
 
 def synth(dataset: Dataset, root: Path, seed: int = 0) -> list[str]:
-    """Write the stand-in unless the real files are there; return what was written."""
+    """Write the stand-in unless the real files, or the same stand-in, are there; return what was written."""
     if not dataset.standin:
         raise DataRefused(f"{dataset.name} has no stand-in: fetch the real files instead")
     if store.provenance(dataset, root) in (store.REAL, store.REBUILT):
@@ -38,8 +38,17 @@ def synth(dataset: Dataset, root: Path, seed: int = 0) -> list[str]:
             if checksum and (root / rel).exists() and store.matches(root / rel, checksum)]
     if real:
         raise DataRefused(f"{dataset.name}: {real} are real files; a stand-in never replaces real data")
+    if unchanged(dataset, root, seed):
+        return []
     make = random_init if dataset.standin == BUILTIN_RANDOM_INIT else dataset.function(dataset.standin)
     written = make(root, dataset, seed)
     note = dataset.standin_note or ("random init in torchvision's layout" if make is random_init else "stand-in")
-    store.record_standin(root, dataset.name, written, note)
+    store.record_standin(root, dataset.name, written, note, seed)
     return written
+
+
+def unchanged(dataset: Dataset, root: Path, seed: int) -> bool:
+    """The stand-in is there, made with this seed, every file as it was written: nothing to do again."""
+    entry = store.standins(root).get(dataset.name, {})
+    return (store.provenance(dataset, root) == store.STANDIN and entry.get("seed") == seed
+            and store.verify(dataset, root)[0])

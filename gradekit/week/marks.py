@@ -123,6 +123,8 @@ def write_marks(assignment: Assignment, autograded: Path, students: list[str], m
 
 def _student_marks(sm: StudentMarks, layout: Layout, given: dict) -> StudentMarks:
     """The manual marks given, what is pending, the late penalty and the final mark (empty while open)."""
+    if sm.status == "no submission":   # nothing to mark, and no mark: the instructor decides
+        return sm
     for m in layout.items:
         mark = given.get((sm.student, m.id))
         if mark is not None and mark.points is not None:
@@ -174,17 +176,17 @@ def mixed_graders(grades: dict[str, GradeReport]) -> list[str]:
             "`gradekit grade A` again grades everyone with today's graders"]
 
 
-def sheet_table(sheet: Sheet) -> str:
+def sheet_table(sheet: Sheet) -> list[str]:
     """The sheet as the terminal shows it: one line a student."""
-    lines = [f"{'student':<20} {'run':<16} {'auto':>7} {'manual':>8} {'penalty':>7} {'final':>7}"]
+    lines = [f"{'student':<24} {'run':<16} {'auto':>7} {'manual':>8} {'penalty':>7} {'final':>7}"]
     for student, sm in sorted(sheet.students.items()):
         status = sm.status
-        manual_cell = "pending" if sm.pending else f"{sm.manual_total:g}"
+        manual_cell = "pending" if sm.pending else "" if sm.status == "no submission" else f"{sm.manual_total:g}"
         final = "" if sm.final is None else f"{sm.final:g}"
-        lines.append(f"{student[:20]:<20} {status[:16]:<16} {sm.grade.total:>7g} {manual_cell:>8} "
+        lines.append(f"{student[:24]:<24} {status[:16]:<16} {sm.grade.total:>7g} {manual_cell:>8} "
                      f"{sm.penalty or 0:>7g} {final:>7}")
-    lines.append(f"{'(max)':<20} {'':<16} {'':>7} {'':>8} {'':>7} {sheet.max_total:>7g}")
-    return "\n".join(lines)
+    lines.append(f"{'(max)':<24} {'':<16} {'':>7} {'':>8} {'':>7} {sheet.max_total:>7g}")
+    return lines
 
 
 def collect(assignment: Assignment, autograded: Path, students: list[str]) -> tuple[list[str], dict[str, GradeReport]]:
