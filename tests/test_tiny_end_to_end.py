@@ -24,11 +24,17 @@ def test_extra(submission):
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     course, data = tiny_course(tmp_path_factory.mktemp("tiny") / "course", STUDENTS)
-    gradekit("run", "tiny", "--jobs", "2", "--data-root", str(data), cwd=course)
+    run = gradekit("run", "tiny", "--jobs", "2", "--data-root", str(data), cwd=course)
     (course / "grader_tests" / "tiny" / "test_extra.py").write_text(CRASHING_GRADER)
-    gradekit("grade", "tiny", "--jobs", "2", "--data-root", str(data), cwd=course)
+    grade = gradekit("grade", "tiny", "--jobs", "2", "--data-root", str(data), cwd=course)
     marks = gradekit("marks", "tiny", cwd=course, check=False)
-    return course, data, marks
+    return course, data, marks, run.stdout + run.stderr, grade.stdout + grade.stderr
+
+
+def test_progress_names_the_assignment_and_each_student(tiny):
+    run, grade = tiny[3], tiny[4]
+    assert "run tiny" in run and "h00_honest: ok" in run and "h01_raises: error" in run
+    assert "grade tiny" in grade and "h00_honest: " in grade and "NEEDS ATTENTION" in grade
 
 
 def rows(course):
@@ -48,7 +54,7 @@ def test_outcomes_and_marks(tiny):
 
 
 def test_a_grader_crash_needs_attention_and_is_not_the_students_zero(tiny):
-    course, _, marks = tiny
+    course, _, marks = tiny[:3]
     assert marks.returncode == 1, "marks exits non-zero while an item needs attention"
     assert marks.stdout.startswith("NEEDS ATTENTION: 2 students"), marks.stdout
     assert "KeyError" in marks.stdout
@@ -65,7 +71,7 @@ def test_a_grader_crash_needs_attention_and_is_not_the_students_zero(tiny):
 
 @pytest.mark.slow   # 10 s: a grader fixed and one student re-graded
 def test_regrading_one_student_after_the_fix(tiny):
-    course, data, _ = tiny
+    course, data, _ = tiny[:3]
     (course / "grader_tests" / "tiny" / "test_extra.py").write_text(CRASHING_GRADER.replace('return {}["a grader bug"]', "pass"))
     before = json.loads((course / "autograded" / "h01_raises" / "tiny" / "grade.json").read_text())
     gradekit("grade", "tiny", "--student", "h00_honest", "--data-root", str(data), cwd=course)

@@ -43,7 +43,8 @@ class Ready:
 
 
 class Stage(Protocol, Generic[R]):
-    verb: str      # "run" / "grade": the progress bar's label and the refusal's words
+    verb: str      # "run" / "grade"
+    label: str     # the progress bar's: "run ee046211_hw2"
     ready: Ready
 
     def settled(self, student: str) -> R | None:
@@ -81,8 +82,7 @@ def drive(stage: Stage[R], students: list[str], executor) -> dict[str, R]:
         calls.append(Call(student, fn, args, work.needs))
     if not calls:
         return results
-    bar = tqdm(total=len(students), initial=len(results), unit="submission", desc=f"{stage.verb} ",
-               dynamic_ncols=True)
+    bar = tqdm(total=len(students), initial=len(results), unit="submission", desc=stage.label, dynamic_ncols=True)
     beside = min(executor.width, len(calls))
     again = []
     for call, result in _results(stage, executor, calls, bar):

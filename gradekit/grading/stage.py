@@ -64,6 +64,7 @@ class GradeStage:
         self.assignment, self.settings, self.folders = assignment, settings, folders
         self.profiles = graded_profiles(folders, students, settings.profile)
         self.ready = Ready(assignment.catalog(), settings.data_root, settings.unsandboxed)
+        self.label = f"grade {assignment.name}"
 
     def run_dir(self, student: str) -> Path:
         return self.folders.run(student)

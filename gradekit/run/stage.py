@@ -39,6 +39,7 @@ class RunStage:
         """`folders`: where the submissions are and where the runs go; `width`: submissions at once."""
         self.assignment, self.settings, self.folders, self.force, self.width = assignment, settings, folders, force, width
         self.ready = Ready(assignment.catalog(), settings.data_root, settings.unsandboxed)
+        self.label = f"run {assignment.name}"
         self.jobs: dict[str, execute.Job] = {}
 
     def students(self) -> list[str]:
