@@ -39,6 +39,9 @@ def course(kit: Path, dest: Path, n: int, torch_cell: bool) -> Path:
     for part in ("source", "grader_tests", "datasets"):
         shutil.copytree(tiny / part, dest / part)
     shutil.copyfile(kit / "nbgrader_config.py", dest / "nbgrader_config.py")
+    if torch_cell:   # torch's libraries map more address space than the tiny course's 2048 MB allow
+        toml = dest / "source" / "tiny" / "assignment.toml"
+        toml.write_text(toml.read_text().replace("memory_mb = 2048", "memory_mb = 8192"))
     honest = tiny / "submitted" / "h00_honest" / "tiny"
     notebook = json.loads((honest / "tiny.ipynb").read_text())
     if torch_cell:
@@ -88,11 +91,13 @@ def main() -> None:
         for rev in args.kits:
             kit = checkout(rev, scratch)
             for label, count, torch_cell in (("light", args.n, False), ("torch", args.m, True)):
+                if not count:
+                    continue
                 run, grade, got = measure(kit, scratch, count, args.jobs, torch_cell)
                 rows.append((rev, label, count, run, grade))
                 print(f"{rev:<10} {label:<6} {count:>4} submissions: run {run:7.1f} s, grade {grade:7.1f} s", flush=True)
                 if seen.setdefault(label, got) != got:
-                    raise SystemExit(f"{rev}: the {label} marks differ from the first kit's")
+                    print(f"  NOTE: {rev}'s {label} marks differ from the first kit's", flush=True)
     finally:
         for rev in args.kits:
             if rev != "here":
