@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gradekit.course import PROFILES, Course, default_data_root
-from gradekit.errors import GradekitError
+from gradekit.errors import GradekitError, NotReady
 from gradekit.platform.untrusted import for_terminal
 
 if TYPE_CHECKING:
@@ -119,12 +119,20 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args, course.assignment(args.assignment))
     except GradekitError as exc:
         text = str(exc)
-        print(text if text.startswith("refusing") else f"gradekit {args.command}: {text}", file=sys.stderr)
+        print(text if isinstance(exc, NotReady) else f"gradekit {args.command}: {text}", file=sys.stderr)
         return exc.exit_code
 
 
 def _data_root(args) -> Path:
     return (getattr(args, "data_root", None) or default_data_root()).resolve()
+
+
+def ready_settings(args, assignment) -> "Settings":
+    """The batch's settings, once the machine is ready for it (raises NotReady: nothing was run)."""
+    from gradekit.data import preflight
+    settings = settings_from(args)
+    preflight.require_ready(assignment.catalog(), settings.data_root, unsandboxed=settings.unsandboxed)
+    return settings
 
 
 def settings_from(args) -> "Settings":
@@ -173,11 +181,9 @@ def cmd_release(args, assignment) -> int:
 
 def cmd_solve(args, assignment) -> int:
     from gradekit.authoring.solve import solve
-    from gradekit.data import preflight
     if not _checked(assignment, "solve"):
         return 2
-    settings = settings_from(args)
-    preflight.require_ready(assignment.catalog(), settings.data_root, unsandboxed=settings.unsandboxed)
+    settings = ready_settings(args, assignment)
     with contextlib.redirect_stdout(sys.stderr):   # the batch's progress; stdout is the result, as JSON
         solved = solve(assignment, settings)
     print(json.dumps(solved.to_dict(), indent=1))
@@ -198,10 +204,8 @@ def _executor(settings):
 
 def cmd_run(args, assignment) -> int:
     from gradekit.batch.driver import drive
-    from gradekit.data import preflight
     from gradekit.run.stage import RunStage
-    settings = settings_from(args)
-    preflight.require_ready(assignment.catalog(), settings.data_root, unsandboxed=settings.unsandboxed)
+    settings = ready_settings(args, assignment)
     with _executor(settings) as executor:
         folders = assignment.folders(args.submitted.resolve() if args.submitted else None)
         stage = RunStage(assignment, settings, folders, executor.width, args.force)
@@ -215,10 +219,8 @@ def cmd_run(args, assignment) -> int:
 
 def cmd_grade(args, assignment) -> int:
     from gradekit.batch.driver import drive
-    from gradekit.data import preflight
     from gradekit.grading.stage import GradeStage
-    settings = settings_from(args)
-    preflight.require_ready(assignment.catalog(), settings.data_root, unsandboxed=settings.unsandboxed)
+    settings = ready_settings(args, assignment)
     course = assignment.course
     students = args.students or course.students(course.autograded, assignment.name)
     stage = GradeStage(assignment, settings, assignment.folders(), students)

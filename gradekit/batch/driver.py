@@ -77,7 +77,7 @@ def drive(stage: Stage[R], students: list[str], executor) -> dict[str, R]:
         if settled is not None:
             results[student] = settled
             continue
-        work = stage.work(student, executor.remote, getattr(executor, "same_machine", True))
+        work = stage.work(student, executor.remote, executor.same_machine)
         fn, args = (on_worker, (stage.ready, work.fn, *work.args)) if executor.remote else (work.fn, work.args)
         calls.append(Call(student, fn, args, work.needs))
     if not calls:

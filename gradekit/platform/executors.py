@@ -48,6 +48,7 @@ class Refused:
 
 class LocalPool:
     remote = False
+    same_machine = True
 
     def __init__(self, jobs: int):
         self.width = max(1, jobs)
