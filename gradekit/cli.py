@@ -294,26 +294,32 @@ def cmd_marks(args, assignment) -> int:
 
 
 def _export(args, sheet, assignment) -> bool:
-    """The LMS's grade file; True when it was refused (the message is printed)."""
+    """The LMS's grade file and the zip of feedback its students receive; True when refused (printed)."""
     from gradekit.lms.roster import Roster
-    from gradekit.week import upload
-    course = assignment.course
+    from gradekit.week import deliver, upload
+    course, name = assignment.course, assignment.name
     roster_path = _roster_path(args, course)
     roster = Roster.read(roster_path) if roster_path else None
     try:
         if args.export == "moodle":
             if not args.worksheet:
                 raise ValueError("--export moodle needs --worksheet (Moodle: Grading action > Download grading worksheet)")
-            done = upload.moodle(sheet, assignment, args.worksheet, roster, course.marks / f"{assignment.name}_moodle.csv")
+            done = upload.moodle(sheet, assignment, args.worksheet, roster, course.marks / f"{name}_moodle.csv")
+            sent = deliver.moodle_zip(assignment, done.graded, course.marks / f"{name}_moodle_feedback.zip")
         else:
             if not args.gradebook:
                 raise ValueError("--export canvas needs --gradebook (Canvas: Grades > Export > Export Entire Gradebook)")
-            done = upload.canvas(sheet, assignment, args.gradebook, roster, course.marks / f"{assignment.name}_canvas.csv",
+            done = upload.canvas(sheet, assignment, args.gradebook, roster, course.marks / f"{name}_canvas.csv",
                                  args.column)
+            sent = deliver.canvas_zip(assignment, sheet, assignment.feedback_policy(),
+                                      course.marks / f"{name}_canvas_feedback.zip")
     except (ValueError, OSError) as exc:
         print(f"gradekit marks --export {args.export}: refused: {exc}", file=sys.stderr)
         return True
-    print("\n".join(done.lines()))
+    print("\n".join(done.lines() + sent.lines()))
+    upload_how = ("Moodle: Grading action > Upload multiple feedback files in a zip" if args.export == "moodle"
+                  else "Canvas: the assignment's gradebook column > Re-upload Submissions")
+    print(f"  ({upload_how})")
     return False
 
 

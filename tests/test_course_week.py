@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import zipfile
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -204,11 +206,51 @@ def test_a_week_end_to_end(tmp_path):
     assert "manual pending" in (course / "feedback" / "s002" / "tiny.html").read_text()
     for name in ("tiny_moodle.csv", "tiny_canvas.csv"):
         assert (course / "marks" / name).read_bytes() == (WEEK / "golden" / name).read_bytes(), name
+    # the feedback zip, in the folders Moodle's "Upload multiple feedback files in a zip" files by participant
+    with zipfile.ZipFile(course / "marks" / "tiny_moodle_feedback.zip") as z:
+        assert z.namelist() == ["Ada Lovelace_4301_assignfeedback_file/tiny_feedback.html",
+                                "Alan Turing_4304_assignfeedback_file/tiny_feedback.html",
+                                "Grace OHara_4303_assignfeedback_file/tiny_feedback.html"]   # s002: no final mark yet
+        for entry, student in zip(z.namelist(), ("s001", "s004", "s003")):
+            assert z.read(entry) == (course / "feedback" / student / "tiny.html").read_bytes(), entry
 
     gradekit("report", "tiny", cwd=course)
     report = (course / "marks" / "tiny_report.html").read_text()
     assert "double(x) is not 2x" in report and "tiny-explain" in report and "<svg" in report
     assert "data:image/png;base64," in report
+
+
+@pytest.mark.slow   # 20 s: four notebooks run and graded
+def test_canvas_feedback_arrives_as_submission_comments(tmp_path):
+    """Canvas's "Re-upload submissions": each file under the name the download gave it (user id, then the
+    attachment id), in the attachment's own format: the notebook as run, its first cell the feedback."""
+    course, data = week_course(tmp_path / "course"), tmp_path / "data"
+    gradekit("data", "fetch", "tally", "--data-root", str(data), cwd=course)
+    gradekit("collect", "tiny", str(canvas_zip(tmp_path / "canvas.zip")), "--lms", "canvas", cwd=course)
+    gradekit("run", "tiny", "--jobs", "2", "--data-root", str(data), cwd=course)
+    gradekit("grade", "tiny", "--jobs", "2", "--data-root", str(data), cwd=course)
+    gradekit("manual", "tiny", cwd=course)
+    manual_csv = course / "marks" / "tiny_manual.csv"
+    rows = [{**row, "points": "1", "comment": "fine"} for row in csv.DictReader(manual_csv.open())]
+    with manual_csv.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["student", "item", "points", "comment"])
+        writer.writeheader()
+        writer.writerows(rows)
+    out = gradekit("marks", "tiny", "--export", "canvas", "--gradebook", str(WEEK / "canvas_gradebook.csv"), cwd=course).stdout
+    assert "no feedback file for anon_x7Kq2: an anonymous Canvas submission" in out
+    with zipfile.ZipFile(course / "marks" / "tiny_canvas_feedback.zip") as z:
+        assert z.namelist() == ["lovelaceada_101_9001_s001_A1_solution.zip", "oharagrace_103_9004_tiny-1.ipynb",
+                                "turingalan_LATE_104_9002_tiny.ipynb"]
+        alan = json.loads(z.read("turingalan_LATE_104_9002_tiny.ipynb"))
+        inner = zipfile.ZipFile(io.BytesIO(z.read("lovelaceada_101_9001_s001_A1_solution.zip")))
+        assert inner.namelist() == ["tiny.ipynb", "tiny_feedback.html"]
+        assert inner.read("tiny_feedback.html") == (course / "feedback" / "s001" / "tiny.html").read_bytes()
+    import nbformat
+    nbformat.validate(nbformat.from_dict(alan))
+    first = alan["cells"][0]
+    assert first["id"] == "gradekit-feedback"
+    assert first["source"] == (WEEK / "golden" / "tiny_canvas_feedback_s004.md").read_text()
+    assert alan["cells"][1]["cell_type"] == "code" and "papermill" in alan["metadata"]   # the notebook as run
 
 
 def test_archive_limits_and_undecodable_names(tmp_path):

@@ -13,13 +13,14 @@ from pathlib import Path
 
 from gradekit.data.catalog import Catalog
 from gradekit.errors import DeclarationError, NotInCourse, UnknownAssignment
+from gradekit.course.feedback_policy import FeedbackPolicy
 from gradekit.course.late_policy import LatePolicy
 from gradekit.course.limits import Limits
 from gradekit.course.tasks import TaskPlan
 
 PROFILES = ("smoke", "full")
 # the keys of assignment.toml the kit reads; each has its parser below
-DECLARED_KEYS = frozenset({"title", "datasets", "dataset", "limits", "tasks", "due", "late", "hand_in"})
+DECLARED_KEYS = frozenset({"title", "datasets", "dataset", "limits", "tasks", "due", "late", "hand_in", "feedback"})
 
 
 def default_data_root() -> Path:
@@ -136,6 +137,10 @@ class Assignment:
         """`due` and `[late]`. Raises DeclarationError."""
         return LatePolicy.declared(self.declaration, str(self.declaration_file))
 
+    def feedback_policy(self) -> FeedbackPolicy:
+        """`[feedback]`: what the students' feedback shows. Raises DeclarationError."""
+        return FeedbackPolicy.declared(self.declaration, str(self.declaration_file))
+
     def hand_in(self) -> frozenset[str]:
         """`hand_in = [...]`: files besides the notebook that students hand in."""
         names = self.declaration.get("hand_in", [])
@@ -150,7 +155,7 @@ class Assignment:
     def problems(self) -> list[str]:
         """Every declaration problem, found by the same parsers the kit reads with (`gradekit check`)."""
         found = _limit_problems(self.declaration.get("limits", {}))
-        for parse in (self.late_policy, self.hand_in, lambda: TaskPlan.declared(self.declaration.get("tasks"))):
+        for parse in (self.late_policy, self.hand_in, self.feedback_policy, lambda: TaskPlan.declared(self.declaration.get("tasks"))):
             try:
                 parse()
             except DeclarationError as exc:

@@ -13,7 +13,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from dateutil import parser as dateparser
 
@@ -30,6 +30,12 @@ POINTS_POSSIBLE = "    Points Possible"
 def original_name(file: str) -> str:
     """'A1-1.ipynb' -> 'A1.ipynb': Canvas numbers a re-uploaded file name."""
     return _COPY.sub("", file)
+
+
+def attachment_id(entry: str) -> str | None:
+    """The attachment id of a named (not anonymous) file entry: what Canvas's re-upload finds it by."""
+    m = _NAMED.match(PurePosixPath(entry).name)
+    return m["att"] if m and not _ANON.match(PurePosixPath(entry).name) else None
 
 
 def identify(entry: str) -> Located | Reported:

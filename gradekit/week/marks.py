@@ -102,6 +102,7 @@ def write_marks(assignment: Assignment, autograded: Path, students: list[str], m
     given = manual.read_marks(manual.path_for(marks_dir, assignment.name), {m.id: m.points for m in items},
                               set(students))
     lateness = _lateness(assignment, layout.policy, students)
+    policy = assignment.feedback_policy()
     rows, marked = [], {}
     for student in students:
         run = RunRecord.load(autograded / student / assignment.name)
@@ -109,8 +110,8 @@ def write_marks(assignment: Assignment, autograded: Path, students: list[str], m
         rows.append(_row(sm, layout))
         marked[student] = sm
         if run is not None or grades[student].grading_error:   # nothing submitted: no page to read
-            write_feedback(assignment, student, autograded / student / assignment.name, sm, items,
-                           feedback_dir / student / f"{assignment.name}.html")
+            write_feedback(assignment, autograded / student / assignment.name, sm, items,
+                           feedback_dir / student / f"{assignment.name}.html", policy)
     sheet = marks_dir / f"{assignment.name}.csv"
     atomic.write_text(sheet, _csv([layout.header(), layout.max_row(), *rows]))
     _plot_distribution(assignment, [sm.grade.total for sm in marked.values() if sm.run is not None],

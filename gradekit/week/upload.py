@@ -8,7 +8,9 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gradekit.course.feedback_policy import FeedbackPolicy
 from gradekit.platform import atomic
+from gradekit.week.feedback import lost_items
 from gradekit.week.collect import Provenance
 from gradekit.lms.canvas import IDENTITY_COLUMNS, Gradebook
 from gradekit.lms.moodle import Worksheet
@@ -22,6 +24,7 @@ class Upload:
     written: int = 0
     lms_without_mark: list[str] = field(default_factory=list)   # in the LMS file, no final mark here
     missing_from_lms: list[str] = field(default_factory=list)   # a mark here, not in the LMS file
+    graded: list[tuple[str, str, str]] = field(default_factory=list)   # (LMS id, name in the LMS, student) given a grade
 
     def lines(self) -> list[str]:
         out = [f"wrote {self.path} ({self.written} grades)"]
@@ -52,6 +55,7 @@ def moodle(sheet, assignment, worksheet_path: Path, roster: Roster | None, out: 
     `Last modified (grade)` keeps the downloaded value: Moodle's import compares it with its own to skip
     grades changed in Moodle since the download."""
     worksheet = Worksheet.read(worksheet_path, Worksheet.REQUIRED_FOR_UPLOAD)
+    policy = assignment.feedback_policy()
     finals = sheet.students
     by_participant = _lms_ids(assignment.course.submitted, assignment.name, finals, "moodle")
     by_email = {}
@@ -66,9 +70,10 @@ def moodle(sheet, assignment, worksheet_path: Path, roster: Roster | None, out: 
             upload.lms_without_mark.append(row["Identifier"] + (f" ({student})" if student else ""))
         else:
             seen.add(student)
+            upload.graded.append((worksheet.participant(row), row.get("Full name", ""), student))
             row["Grade"] = _fmt(marks.final)
             if "Feedback comments" in worksheet.header:
-                row["Feedback comments"] = comment(marks)
+                row["Feedback comments"] = comment(marks, policy)
             upload.written += 1
         rows.append(row)
     upload.missing_from_lms = sorted(s for s, m in finals.items() if m.final is not None and s not in seen)
@@ -114,12 +119,24 @@ def canvas(sheet, assignment, gradebook_path: Path, roster: Roster | None, out: 
     return upload
 
 
-def comment(marks) -> str:
-    """One line for the LMS's feedback field; the feedback page has the details."""
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + " …"
+
+
+def comment(marks, policy: FeedbackPolicy = FeedbackPolicy()) -> str:
+    """A few lines for the LMS's feedback field: the totals, each lost item with its points and reason (as
+    many as `[feedback] comment_items`), the staff's comments; the feedback page has the rest."""
     parts = [f"auto-graded {marks.grade.total:g} / {marks.grade.max:g}"]
     if marks.manual:
         parts.append(f"marked by staff {marks.manual_total:g}")
     if marks.penalty:
         parts.append(f"late penalty -{marks.penalty:g}")
+    text = "; ".join(parts) + "."
+    lost = lost_items(marks, policy)
+    if lost and policy.comment_items:
+        shown = [_short(line) for line in lost[:policy.comment_items]]
+        more = len(lost) - len(shown)
+        text += " Lost: " + "; ".join(shown) + (f"; and {more} more (see the feedback page)" if more else "") + "."
     comments = [f"{item}: {m.comment}" for item, m in marks.manual.items() if m.comment]
-    return "; ".join(parts) + (". " + " ".join(comments) if comments else "")
+    return text + (" " + " ".join(comments) if comments else "")
