@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,13 @@ def _authoring_parsers(sub) -> None:
     _command(sub, "check", "read source/A and grader_tests/A without running them; report problems and points")
     _command(sub, "release", "source/A -> release/A with nbgrader (solutions stripped)")
     p = _command(sub, "solve", "run and grade the instructor solution -> solutions/A/")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    _settings_args(p)
+    p = _command(sub, "try", "run and grade one notebook exactly as the batch would; print what the sheet would say")
+    p.add_argument("notebook", type=Path, help="the notebook (files the assignment's hand_in names are taken from beside it)")
+    p.add_argument("--student", default="try", help="the student id the run is made under (default: try)")
+    p.add_argument("--keep", type=Path, default=None,
+                   help="keep the run here (executed notebook, artifacts, run.json, grade.json); default: a temporary folder")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     _settings_args(p)
 
@@ -188,6 +196,20 @@ def cmd_solve(args, assignment) -> int:
         solved = solve(assignment, settings)
     print(json.dumps(solved.to_dict(), indent=1))
     return 0 if solved.complete else 1
+
+
+def cmd_try(args, assignment) -> int:
+    from gradekit.authoring.trial import try_notebook
+    settings = ready_settings(args, assignment)
+    with contextlib.ExitStack() as stack:
+        folder = args.keep.resolve() if args.keep else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gradekit-try-")))
+        with contextlib.redirect_stdout(sys.stderr):   # the batch's progress; stdout is the result
+            trial = try_notebook(assignment, settings, args.notebook.resolve(), folder, args.student)
+        for line in trial.lines():
+            print(for_terminal(line))
+        if args.keep:
+            print(f"the run: {trial.run_dir}")
+    return 1 if trial.grade.attention else 0   # lost points are the answer, not a failure of the command
 
 
 @contextlib.contextmanager
@@ -364,7 +386,7 @@ def _summary(outcomes: list[str]) -> None:
     print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no submissions")
 
 
-COMMANDS = {"check": cmd_check, "release": cmd_release, "solve": cmd_solve, "run": cmd_run, "grade": cmd_grade,
+COMMANDS = {"check": cmd_check, "release": cmd_release, "solve": cmd_solve, "try": cmd_try, "run": cmd_run, "grade": cmd_grade,
             "collect": cmd_collect, "manual": cmd_manual, "marks": cmd_marks, "report": cmd_report}
 
 if __name__ == "__main__":

@@ -65,3 +65,7 @@ class ArchiveRefused(CollectRefused):
 
 class ExportRefused(GradekitError):
     """An LMS grade file cannot be written (the worksheet or gradebook does not fit the mark sheet)."""
+
+
+class TrialRefused(GradekitError):
+    """`gradekit try`: the notebook to try cannot be read as one."""

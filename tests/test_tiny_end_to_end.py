@@ -102,3 +102,23 @@ def test_a_full_profile_run_is_graded_as_full(tmp_path):
     assert grade["profile"] == "full" and grade["total"] == 4
     refused = gradekit("grade", "tiny", "--profile", "smoke", "--data-root", str(data), cwd=course, check=False)
     assert refused.returncode == 2 and "h00_honest was run with profile full" in refused.stderr, refused.stderr
+
+
+def test_try_runs_one_notebook_as_the_batch_would_and_writes_nothing_into_the_course(tiny, tmp_path):
+    """`gradekit try`: the same run and graders (the crashing one included), the sheet's words printed, the
+    course's folders untouched; --keep leaves the run where it was asked to."""
+    course, data = tiny[0], tiny[1]
+    (course / "grader_tests" / "tiny" / "test_extra.py").write_text(CRASHING_GRADER)   # as the batch had it
+    before = sorted(str(p) for p in course.rglob("*"))
+    notebook = course / "submitted" / "h01_raises" / "tiny" / "tiny.ipynb"
+    done = gradekit("try", "tiny", str(notebook), "--data-root", str(data), "--keep", str(tmp_path / "kept"),
+                    cwd=course, check=False)
+    assert done.returncode == 1, "the crashing grader needs attention: not a mark to trust"
+    out = done.stdout
+    assert out.startswith("try: run error: code cell 4 raised RuntimeError: oops"), out
+    assert "2 / 2    correct" in out and "tiny.extra" in out and "auto-graded 2 / " in out
+    assert sorted(str(p) for p in course.rglob("*")) == before, "nothing written into the course"
+    kept = tmp_path / "kept" / "autograded" / "try" / "tiny"
+    assert (kept / "run.json").exists() and (kept / "grade.json").exists()
+    missing = gradekit("try", "tiny", str(tmp_path / "nope.ipynb"), "--data-root", str(data), cwd=course, check=False)
+    assert missing.returncode == 2 and "nope.ipynb: not a notebook file" in missing.stderr

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from gradekit.batch.driver import drive
 from gradekit.batch.settings import Settings
-from gradekit.course import Assignment
+from gradekit.course import Assignment, Folders
 from gradekit.grading.stage import GradeStage
 from gradekit.platform.executors import LocalPool
 from gradekit.run.stage import RunStage
@@ -33,11 +33,16 @@ class Solved:
         return asdict(self)
 
 
-def solve(assignment: Assignment, settings: Settings) -> Solved:
-    folders = assignment.solution_folders()
+def run_and_grade(assignment: Assignment, settings: Settings, folders: Folders, student: str):
+    """One submission through the batch's own two stages, forced: (RunRecord, GradeReport). Graded with the
+    profile it ran with."""
     executor = LocalPool(1)
-    record = drive(RunStage(assignment, settings, folders, force=True), ["solution"], executor)["solution"]
+    record = drive(RunStage(assignment, settings, folders, force=True), [student], executor)[student]
     graded = replace(settings, profile=record.profile or settings.profile)
-    grade = drive(GradeStage(assignment, graded, folders, ["solution"]), ["solution"], executor)["solution"]
+    return record, drive(GradeStage(assignment, graded, folders, [student]), [student], executor)[student]
+
+
+def solve(assignment: Assignment, settings: Settings) -> Solved:
+    record, grade = run_and_grade(assignment, settings, assignment.solution_folders(), "solution")
     lost = [f"{i.id}: {i.reason}" for i in grade.items if i.points < i.max]
     return Solved(record.status, record.reason, record.duration_s, grade.total, grade.max, lost, grade.attention)
