@@ -3,6 +3,7 @@ solution line or hidden expected value in release/."""
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import sys
 from pathlib import Path
@@ -124,15 +125,19 @@ def test_release_strips_every_solution_and_hidden_value(course, assignment):
     gradekit("release", assignment, cwd=course)
     released = course / "release" / assignment
     assert {p.name for p in released.iterdir()} == {f"{assignment}.ipynb", "gradekit_submit.py", "gradekit_data.py",
-                                                   "gradekit_datasets.json"}
+                                                   "gradekit_datasets.json", "gradekit_selfcheck.py",
+                                                   "gradekit_checks.json"}
     source = course / "source" / assignment / f"{assignment}.ipynb"
     assert solution_leaks(source, released / f"{assignment}.ipynb") == []
     text = (released / f"{assignment}.ipynb").read_text()
     manual = [m for m in nbformat.read(source, as_version=4).cells if m.metadata.get("nbgrader", {}).get("grade") and m.cell_type == "markdown"]
     stubs = [c for c in nbformat.read(released / f"{assignment}.ipynb", as_version=4).cells if c.source == "YOUR ANSWER HERE"]
     assert "BEGIN SOLUTION" not in text and len(stubs) == len(manual) > 0  # one stub per manual item
+    checks = (released / "gradekit_checks.json").read_text()   # the public checks the release ships
     for hidden in HIDDEN[assignment]:
         assert hidden not in text, hidden
+        assert hidden not in checks and hidden.replace(",", "") not in checks, hidden
+    assert all(item["evidence"] for item in json.loads(checks)["items"]), "every item has a public check"
     committed = REPO / "release" / assignment / f"{assignment}.ipynb"
     assert committed.read_text() == text, f"release/ is stale: run `gradekit release {assignment}`"
     check_release_states_limits(course, assignment)

@@ -5,18 +5,16 @@ points of the graders and the manual cells. `release` and `solve` run it first."
 from __future__ import annotations
 
 import ast
-import json
 import re
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from gradekit.authoring.graders import collect_items
 from gradekit.course import Assignment
 from gradekit.course.tasks import TaskDeclarationError, TaskPlan, matches, submitted
+from gradekit.errors import DeclarationError
 
 # nbgrader's schema (nbgraderformat/v3.json): ids are letters, digits, _ and -
 NBGRADER_ID = re.compile(r"^[a-zA-Z0-9_\-]+$")
@@ -69,7 +67,7 @@ def check(assignment: Assignment, *, items: bool = True) -> Report:
         report.errors.append(f"{used_graders[name].name}: uses dataset '{name}', which assignment.toml's `datasets` does not list")
     _check_submissions(nb, nb_path, grader_code, report)
     if items and graders:
-        _count_points(assignment, report)
+        _count_points(assignment, report, _code_of(nb))
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade") and meta.get("solution"):
@@ -169,16 +167,33 @@ def _check_submissions(nb, nb_path: Path, grader_code: dict[Path, str], report: 
                                      f"submits (submit.{kind}(\"{qid}\", ...))")
 
 
-def _count_points(assignment: Assignment, report: Report) -> None:
-    """The graders' items and points, as pytest collects them (nothing is graded)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "items.json"
-        done = subprocess.run([sys.executable, "-m", "pytest", str(assignment.grader_dir), "--collect-only", "-q",
-                               "-p", "gradekit.grading.plugin", "-p", "no:cacheprovider", f"--gk-items-out={out}",
-                               f"--rootdir={assignment.grader_dir}"], capture_output=True, text=True,
-                              cwd=assignment.grader_dir)
-        if done.returncode != 0 or not out.exists():
-            tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-4:])
-            report.errors.append(f"{assignment.grader_dir.name}: the graders do not collect: {tail[:400]}")
-            return
-        report.auto_points = sum(json.loads(out.read_text()).values())
+def _count_points(assignment: Assignment, report: Report, code: str) -> None:
+    """The graders' items and points, as pytest collects them (nothing is graded), and their public checks."""
+    try:
+        items = collect_items(assignment)
+    except DeclarationError as exc:
+        report.errors.append(str(exc))
+        return
+    report.auto_points = sum(item["points"] for item in items)
+    _check_public(items, code, report)
+
+
+PUBLIC_KINDS = {"model": "model", "state_dict": "state_dict", "arrays": "arrays"}   # else an answer (or a function)
+
+
+def _check_public(items: list[dict], code: str, report: Report) -> None:
+    """Each item has public checks, and what they name is what the solution submits or defines."""
+    literal, patterns = submitted(code)
+    defined = {n.name for n in ast.walk(ast.parse(code)) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    for item in items:
+        if not item["evidence"]:
+            report.warnings.append(f"item {item['id']}: no @pytest.mark.public check; submit.check() can say nothing about it")
+        for ev in item["evidence"]:
+            if ev["kind"] in ("function", "defined"):
+                if ev["name"] not in defined:
+                    report.errors.append(f"item {item['id']}: its public check calls {ev['name']}(), which the solution never defines")
+                continue
+            kind, name = PUBLIC_KINDS.get(ev["kind"], "answer"), ev.get("key") or ev.get("name")
+            if name not in literal[kind] and not any(p.match(name) for p in patterns[kind]):
+                report.errors.append(f"item {item['id']}: its public check names {kind} '{name}', which the solution "
+                                     f"never submits")

@@ -10,8 +10,9 @@ from pathlib import Path
 import nbformat
 
 from gradekit import provided
+from gradekit.authoring.graders import collect_items, public_checks
 from gradekit.course import Assignment
-from gradekit.errors import ReleaseFailed
+from gradekit.errors import DeclarationError, ReleaseFailed
 
 _REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 
@@ -23,7 +24,11 @@ def release(assignment: Assignment) -> Path:
     done = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     if done.returncode != 0:
         raise ReleaseFailed(f"nbgrader generate_assignment failed for {assignment.name}:\n{done.stdout}{done.stderr}")
-    provided.write(assignment.release_dir, assignment.catalog().manifest())
+    try:
+        checks = public_checks(assignment, collect_items(assignment))
+    except DeclarationError as exc:
+        raise ReleaseFailed(str(exc)) from None
+    provided.write(assignment.release_dir, assignment.catalog().manifest(), checks)
     state_limits(assignment.release_dir / assignment.notebook_name, assignment)
     leaks = solution_leaks(assignment.source_notebook, assignment.release_dir / assignment.notebook_name)
     if leaks:
@@ -55,7 +60,10 @@ def limits_text(assignment: Assignment) -> str:
             "limits (`full` is the graded run; `smoke` is the quick check on a CPU). A run past the notebook's time "
             "or an output, file or disk limit is stopped with a reason. Only what `submit.answer`, "
             "`submit.model`, `submit.state_dict` and `submit.arrays` hand in is graded; they refuse, before "
-            "writing anything, a file larger than the largest file.\n\n" + head + body + _tasks_text(assignment))
+            "writing anything, a file larger than the largest file. Before you submit, run `submit.check()` (or "
+            "`submit.check(\"q2\")` for one question): it says, item by item, whether the grader will find your "
+            "answers, models and functions in the form it needs; it cannot say whether they are right.\n\n"
+            + head + body + _tasks_text(assignment))
 
 
 def _tasks_text(assignment: Assignment) -> str:

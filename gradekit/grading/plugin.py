@@ -64,11 +64,12 @@ def pytest_addoption(parser):
     group.addoption("--gk-seed", type=int, default=0)
     group.addoption("--gk-course", help="the course repository (for the dataset declarations)")
     group.addoption("--gk-assignment", help="the assignment being graded")
-    group.addoption("--gk-items-out", help="with --collect-only: write the items and their points here (JSON)")
+    group.addoption("--gk-items-out", help="with --collect-only: write the items, points and public checks here (JSON)")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "item(id, points): the mark-sheet item this test grades, and its points")
+    config.addinivalue_line("markers", "public(*evidence): the item's public checks (gradekit.grading.public)")
     config.stash[_RESULTS_KEY] = {}
 
 
@@ -77,11 +78,13 @@ def pytest_collection_modifyitems(session, config, items):
         if item.get_closest_marker("item") is None:
             raise pytest.UsageError(f"{item.nodeid} has no @pytest.mark.item(id, points): every grader test is an item")
     out = config.getoption("--gk-items-out")
-    if out:  # `gradekit check`: the items and their points, without grading anything
-        found = {}
+    if out:  # `gradekit check` and `release`: the items, their points and public checks, nothing graded
+        found = []
         for item in items:
-            marker = item.get_closest_marker("item")
-            found[marker.args[0] if marker.args else marker.kwargs["id"]] = float(marker.kwargs.get("points", 0))
+            marker, public = item.get_closest_marker("item"), item.get_closest_marker("public")
+            found.append({"id": marker.args[0] if marker.args else marker.kwargs["id"],
+                          "points": float(marker.kwargs.get("points", 0)),
+                          "evidence": list(public.args) if public else []})
         Path(out).write_text(json.dumps(found))
 
 

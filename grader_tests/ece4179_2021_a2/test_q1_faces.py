@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from gradekit.grading import BadArtifact, expect_array, item, parameter_shapes, parameters, require
+from gradekit.grading.public import arrays, full, function, model
 
 SIZES = (16, 64)
 DEFAULT_INIT_BOUND = 1 / math.sqrt(4096)          # nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
@@ -48,6 +49,7 @@ def fc1_weight(program, n) -> torch.Tensor:
 
 
 @pytest.mark.item("q1.1.architecture", points=2)
+@pytest.mark.public(model("q1_ae16", (4096,), outputs=4096), model("q1_ae64", (4096,), outputs=4096))
 def test_architecture(autoencoders):
     for n, program in autoencoders.items():
         require(parameter_shapes(program) == shapes(n),
@@ -59,6 +61,7 @@ def test_architecture(autoencoders):
 
 
 @pytest.mark.item("q1.1.snapshots", points=2)
+@pytest.mark.public(model("q1_ae16", (4096,), outputs=4096), model("q1_ae64", (4096,), outputs=4096), arrays("q1_fc1_snapshots", n16=(None, 16, 64, 64), n64=(None, 64, 64, 64)))
 def test_snapshots_start_at_the_init_and_end_at_the_model(snapshots, autoencoders):
     for n in SIZES:
         frames = expect_array(snapshots[n], f"q1_fc1_snapshots['n{n}']")
@@ -75,6 +78,7 @@ def test_snapshots_start_at_the_init_and_end_at_the_model(snapshots, autoencoder
 
 
 @pytest.mark.item("q1.1.reconstruction", points=3)
+@pytest.mark.public(model("q1_ae16", (4096,), outputs=4096), model("q1_ae64", (4096,), outputs=4096))
 def test_reconstruction_beats_the_mean_face(autoencoders, test_split, training_faces, credit):
     faces, _ = test_split("olivetti")
     mean_face_mse = F.mse_loss(training_faces.mean(0).expand_as(faces), faces).item()
@@ -93,6 +97,7 @@ def test_reconstruction_beats_the_mean_face(autoencoders, test_split, training_f
 
 
 @pytest.mark.item("q1.2.eigenfaces", points=4)
+@pytest.mark.public(arrays("q1_eigenfaces", n16=(16, 4096), n64=(64, 4096)))
 def test_eigenfaces_span_the_principal_subspace(submission, training_faces, credit):
     submitted = submission.arrays("q1_eigenfaces")
     centred = (training_faces - training_faces.mean(0)).T.double()        # 4096 x 320, a face per column
@@ -122,6 +127,7 @@ def test_eigenfaces_span_the_principal_subspace(submission, training_faces, cred
 
 
 @pytest.mark.item("q1.3.zero_pixels", points=3)
+@pytest.mark.public(function("zero_pixels", full((2, 4096), 0.5), 0.1, 0, torch_args=True, shape=(2, 4096)))
 def test_zero_pixels(student_code):
     rng = np.random.default_rng(20210906)
     images = rng.uniform(0.05, 1.0, (6, 4096)).astype(np.float32)          # no pixel is 0 to begin with

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from gradekit.grading import BadArtifact, item, parameter_shapes, require
+from gradekit.grading.public import answer, arrays, mapping, model
 
 SHAPES = [(32, 784), (32,), (10, 32), (10,)]
 RULES = {"best_trainloss": ("train_loss", np.min), "best_valloss": ("val_loss", np.min), "best_valacc": ("val_acc", np.max)}
@@ -22,6 +23,7 @@ TABLE_PP = 0.005          # the issue's 0.5 percentage points for the reported t
 
 
 @pytest.mark.item("q2.1.architecture", points=2)
+@pytest.mark.public(model("q2_best_trainloss", (1, 28, 28), outputs=10), model("q2_best_valloss", (1, 28, 28), outputs=10), model("q2_best_valacc", (1, 28, 28), outputs=10))
 def test_architecture(models):
     for rule in RULES:
         program = models[f"q2_{rule}"]
@@ -45,6 +47,7 @@ def same_loss(curve_value: float, recomputed: float, n: int) -> bool:
 
 
 @pytest.mark.item("q2.1.consistency", points=2)
+@pytest.mark.public(model("q2_best_trainloss", (1, 28, 28), outputs=10), model("q2_best_valloss", (1, 28, 28), outputs=10), model("q2_best_valacc", (1, 28, 28), outputs=10), arrays("q2_curves", train_loss=None, val_loss=None, val_acc=None), mapping("q2.test_acc", RULES))
 def test_models_are_the_selected_ones_and_the_table_is_theirs(submission, models, fashion_test_accuracy, fashion_val, curve):
     curves = submission.arrays("q2_curves")
     val_loss, val_acc = curve(curves, "val_loss", "q2_curves"), curve(curves, "val_acc", "q2_curves")
@@ -66,11 +69,13 @@ def test_models_are_the_selected_ones_and_the_table_is_theirs(submission, models
 
 
 @pytest.mark.item("q2.1.accuracy", points=2)
+@pytest.mark.public(model("q2_best_valacc", (1, 28, 28), outputs=10))
 def test_best_validation_model_accuracy(fashion_test_accuracy, credit):
     credit.tiers(fashion_test_accuracy["q2_best_valacc"], TIERS, "test accuracy of q2_best_valacc (recomputed)")
 
 
 @pytest.mark.item("q2.2.lr_schedule", points=1)
+@pytest.mark.public(answer("q2.lr_per_epoch"))
 def test_learning_rate_is_constant_then_divided_by_ten(submission):
     lrs = submission.answer("q2.lr_per_epoch")
     require(isinstance(lrs, list) and len(lrs) >= 3 and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in lrs),

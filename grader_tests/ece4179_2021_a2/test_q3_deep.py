@@ -8,6 +8,7 @@ a legitimate choice that a recomputation would not match. Measured here (SGD lr 
 import pytest
 
 from gradekit.grading import accuracy, item, parameter_shapes, require
+from gradekit.grading.public import arrays, model, number
 
 SPECS = {"deep": [784, 32, 64, 32, 10], "wide": [784, 128, 64, 128, 10]}
 TIERS = [(0.80, 0.5), (0.84, 1.0)]
@@ -30,16 +31,19 @@ def check_architecture(models, name):
 
 
 @pytest.mark.item("q3.1.architecture", points=3)
+@pytest.mark.public(model("q3_deep", (1, 28, 28), outputs=10))
 def test_deep_architecture(models):
     check_architecture(models, "deep")
 
 
 @pytest.mark.item("q3.1.accuracy", points=4)
+@pytest.mark.public(model("q3_deep", (1, 28, 28), outputs=10))
 def test_deep_accuracy(fashion_test_accuracy, credit):
     credit.tiers(fashion_test_accuracy["q3_deep"], TIERS, "test accuracy of q3_deep (recomputed)")
 
 
 @pytest.mark.item("q3.1.curves", points=2)
+@pytest.mark.public(model("q3_deep", (1, 28, 28), outputs=10), arrays("q3_deep_curves", val_acc=None), number("q3.deep_epoch"))
 def test_deep_curves_match_the_model(submission, models, fashion_val, curve):
     val_acc = curve(submission.arrays("q3_deep_curves"), "val_acc", "q3_deep_curves")
     epoch = submission.number("q3.deep_epoch")
@@ -52,16 +56,19 @@ def test_deep_curves_match_the_model(submission, models, fashion_val, curve):
 
 
 @pytest.mark.item("q3.2.architecture", points=2)
+@pytest.mark.public(model("q3_wide", (1, 28, 28), outputs=10))
 def test_wide_architecture(models):
     check_architecture(models, "wide")
 
 
 @pytest.mark.item("q3.2.accuracy", points=3)
+@pytest.mark.public(model("q3_wide", (1, 28, 28), outputs=10))
 def test_wide_accuracy(fashion_test_accuracy, credit):
     credit.tiers(fashion_test_accuracy["q3_wide"], TIERS, "test accuracy of q3_wide (recomputed)")
 
 
 @pytest.mark.item("q3.3.params", points=5)
+@pytest.mark.public(number("q3.params_deep"), number("q3.params_wide"))
 def test_parameter_counts(submission):
     for name, sizes in SPECS.items():
         reported = submission.number(f"q3.params_{name}")

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from gradekit.grading import accuracy, item, parameters, require
+from gradekit.grading.public import arrays, model
 
 MIN_EPOCHS = 20
 LAST_PP = 0.005
@@ -19,6 +20,7 @@ def program(submission):
 
 
 @pytest.mark.item("q4.1.architecture", points=2)
+@pytest.mark.public(model("q4_model", (1, 28, 28), outputs=10))
 def test_at_least_two_hidden_layers(program):
     weight_layers = [w for w in parameters(program).values() if w.ndim >= 2]
     require(len(weight_layers) >= 3, f"q4_model has {len(weight_layers)} weight layers; two hidden layers need at least 3")
@@ -28,6 +30,7 @@ def test_at_least_two_hidden_layers(program):
 
 
 @pytest.mark.item("q4.1.test_curve", points=3)
+@pytest.mark.public(model("q4_model", (1, 28, 28), outputs=10), arrays("q4_curves", test_acc=None))
 def test_last_test_accuracy_is_the_final_model(submission, program, test_split, curve):
     test_acc = curve(submission.arrays("q4_curves"), "test_acc", "q4_curves")
     require(len(test_acc) >= MIN_EPOCHS, f"q4_curves['test_acc'] has {len(test_acc)} epochs; train for at least {MIN_EPOCHS}")

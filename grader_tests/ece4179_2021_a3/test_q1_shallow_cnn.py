@@ -8,6 +8,7 @@ import torch
 
 from gradekit.grading import (BadArtifact, conv_paddings, conv_strides, expect_array, parameter_shapes,
                               predict, require, uses_op)
+from gradekit.grading.public import answer, arrays, full, function, model, number
 
 SHAPES = [(96, 3, 7, 7), (96,), (64, 96, 5, 5), (64,), (128, 64, 3, 3), (128,), (128, 1152), (128,), (10, 128), (10,)]
 HIDDEN_SEED = 2021
@@ -36,6 +37,7 @@ def confusion(y_true, y_pred, classes=10):
 
 
 @pytest.mark.item("q1.1.architecture", points=5)
+@pytest.mark.public(model("q1_cnn", (3, 96, 96), outputs=10))
 def test_architecture(models):
     cnn = models["q1_cnn"]
     require(parameter_shapes(cnn) == SHAPES, f"q1_cnn's layers are not Table 1's (conv1 3->96 7x7, conv2 96->64 5x5, "
@@ -47,21 +49,25 @@ def test_architecture(models):
 
 
 @pytest.mark.item("q1.1.param_count", points=2)
+@pytest.mark.public(number("q1.params"))
 def test_reported_parameter_count(check_param_count, credit):
     credit.say(check_param_count("q1"))
 
 
 @pytest.mark.item("q1.1.accuracy", points=6)
+@pytest.mark.public(model("q1_cnn", (3, 96, 96), outputs=10))
 def test_accuracy(grade_accuracy, credit):
     grade_accuracy("q1_cnn", credit)
 
 
 @pytest.mark.item("q1.1.curves", points=2)
+@pytest.mark.public(model("q1_cnn", (3, 96, 96), outputs=10), arrays("q1_curves", train_loss=None, val_loss=None, train_acc=None, val_acc=None, test_acc=None), number("q1.epoch"), number("q1.test_acc"))
 def test_curves_agree_with_the_model(check_curves):
     check_curves("q1")
 
 
 @pytest.mark.item("q1.2.top_correct", points=3)
+@pytest.mark.public(function("top_correct", full((20, 10), 0.1), [c % 10 for c in range(20)], 3, torch_args=True, shape=(10, 3)))
 def test_top_correct(student_code):
     probs, labels = hidden_scores()
     for k in (5, 3):
@@ -73,6 +79,7 @@ def test_top_correct(student_code):
 
 
 @pytest.mark.item("q1.3.top_wrong", points=3)
+@pytest.mark.public(function("top_wrong", full((20, 10), 0.1), [c % 10 for c in range(20)], 3, torch_args=True, shape=(10, 3)))
 def test_top_wrong(student_code):
     probs, labels = hidden_scores()
     for k in (5, 3):
@@ -90,6 +97,7 @@ TRANSPOSED_NOTE = ("the counts are right, but with the true class in columns; th
 
 
 @pytest.mark.item("q1.4.confusion_matrix", points=3)
+@pytest.mark.public(function("confusion_matrix", [0, 1, 2, 1], [0, 2, 2, 1], 3, torch_args=True, shape=(3, 3)))
 def test_confusion_matrix_function(student_code, credit):
     g = np.random.default_rng(HIDDEN_SEED)
     transposed = False
@@ -107,6 +115,7 @@ def test_confusion_matrix_function(student_code, credit):
 
 
 @pytest.mark.item("q1.4.test_matrix", points=3)
+@pytest.mark.public(model("q1_cnn", (3, 96, 96), outputs=10), answer("q1.confusion_test"))
 def test_reported_test_matrix(submission, models, stl_test, credit):
     reported = submission.answer("q1.confusion_test")
     try:

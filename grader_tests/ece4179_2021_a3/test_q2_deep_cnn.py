@@ -10,6 +10,7 @@ from PIL import Image
 
 from gradekit.grading import (conv_paddings, conv_strides, count_ops, expect_array, parameter_count, parameter_shapes,
                               require, uses_op)
+from gradekit.grading.public import arrays, defined, model, number
 
 WIDTHS = (3, 32, 64, 128, 192)
 SPEC_PARAMETERS = 901_066
@@ -24,6 +25,7 @@ SHAPES = [s for a, b in zip(WIDTHS, WIDTHS[1:]) for s in block_shapes(a, b)] + [
 
 
 @pytest.mark.item("q2.1.architecture", points=8)
+@pytest.mark.public(model("q2_cnn", (3, 96, 96), outputs=10))
 def test_architecture(models):
     cnn = models["q2_cnn"]
     shapes = parameter_shapes(cnn)
@@ -38,26 +40,31 @@ def test_architecture(models):
 
 
 @pytest.mark.item("q2.1.param_count", points=2)
+@pytest.mark.public(number("q2.params"))
 def test_reported_parameter_count(check_param_count, credit):
     credit.say(check_param_count("q2"))
 
 
 @pytest.mark.item("q2.1.accuracy", points=8)
+@pytest.mark.public(model("q2_cnn", (3, 96, 96), outputs=10))
 def test_accuracy(grade_accuracy, credit):
     grade_accuracy("q2_cnn", credit)
 
 
 @pytest.mark.item("q2.1.curves", points=2)
+@pytest.mark.public(model("q2_cnn", (3, 96, 96), outputs=10), arrays("q2_curves", train_loss=None, val_loss=None, train_acc=None, val_acc=None, test_acc=None), number("q2.epoch"), number("q2.test_acc"))
 def test_curves_agree_with_the_model(check_curves):
     check_curves("q2")
 
 
 @pytest.mark.item("q2.2.accuracy", points=3)
+@pytest.mark.public(model("q2_aug", (3, 96, 96), outputs=10))
 def test_augmented_accuracy(grade_accuracy, credit):
     grade_accuracy("q2_aug", credit)
 
 
 @pytest.mark.item("q2.2.train_transform", points=2)
+@pytest.mark.public(defined("train_transform"))
 def test_train_transform_is_random_and_gives_tensors(student_code):
     rng = np.random.default_rng(4179)
     gradient = np.linspace(0, 255, 96)[None, :, None] * np.ones((96, 1, 3))
@@ -71,6 +78,7 @@ def test_train_transform_is_random_and_gives_tensors(student_code):
 
 
 @pytest.mark.item("q2.3.better", points=4)
+@pytest.mark.public(model("q2_better", (3, 96, 96), outputs=10), model("q2_cnn", (3, 96, 96), outputs=10))
 def test_better_network(models, test_accuracy, credit):
     better, original = test_accuracy["q2_better"], test_accuracy["q2_cnn"]
     params = parameter_count(models["q2_better"])

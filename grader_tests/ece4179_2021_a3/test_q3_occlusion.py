@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from gradekit.grading import expect_array, reference_occlusion_map, require, small_exported_cnn
+from gradekit.grading.public import defined
 
 HIDDEN_SEED = 3179
 CASES = [((3, 20, 20), 6, 3), ((3, 24, 16), 4, 4), ((3, 18, 22), 5, 2)]   # image shape, p, s
@@ -20,6 +21,7 @@ def hidden_model():
 
 
 @pytest.mark.item("q3.occlusion", points=8)
+@pytest.mark.public(defined("occlusion_map"))
 def test_occlusion_map(student_code, hidden_model):
     net, program = hidden_model
     generator = torch.Generator().manual_seed(HIDDEN_SEED)

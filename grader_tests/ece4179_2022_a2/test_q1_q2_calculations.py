@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from gradekit.grading import HAND_CALCULATION, expect_array, require, require_agrees
+from gradekit.grading.public import function, number
 
 W = dict(w13=0.1, w14=0.3, w15=-0.2, w23=0.6, w24=0.4, w25=0.0, w36=-0.5, w46=-0.3, w56=0.8)
 
@@ -33,27 +34,32 @@ LR = 0.01
 
 
 @pytest.mark.item("q1.1.output", points=2)
+@pytest.mark.public(number("q1.output"))
 def test_output(submission, q1):
     require_agrees(submission.number("q1.output"), q1["output"], HAND_CALCULATION, "the network's output")
 
 
 @pytest.mark.item("q1.2.bce_y0", points=1)
+@pytest.mark.public(number("q1.bce_y0"))
 def test_bce_y0(submission, q1):
     require_agrees(submission.number("q1.bce_y0"), q1["bce_y0"], HAND_CALCULATION, "the BCE loss for y = 0 (natural log)")
 
 
 @pytest.mark.item("q1.3.bce_y1", points=0.5)
+@pytest.mark.public(number("q1.bce_y1"))
 def test_bce_y1(submission, q1):
     require_agrees(submission.number("q1.bce_y1"), q1["bce_y1"], HAND_CALCULATION, "the BCE loss for y = 1 (natural log)")
 
 
 @pytest.mark.item("q1.4.w36", points=2)
+@pytest.mark.public(number("q1.w36_updated"))
 def test_w36(submission, q1):
     step = (W["w36"] - submission.number("q1.w36_updated")) / LR
     require_agrees(step, q1["grad_w36"], HAND_CALCULATION, "the updated w3,6")
 
 
 @pytest.mark.item("q1.5.w25", points=2)
+@pytest.mark.public(number("q1.w25_updated"))
 def test_w25(submission, q1):
     step = (W["w25"] - submission.number("q1.w25_updated")) / LR
     require(HAND_CALCULATION.accepts(step, q1["grad_w25"]),
@@ -69,6 +75,7 @@ HIDDEN_X = np.array([-7.5, -1.0001, -1.0, -0.999, -0.31, -1e-3, 0.0, 2e-4, 0.42,
 
 
 @pytest.mark.item("q2.z", points=2)
+@pytest.mark.public(function("z", [0.0, 2.0], torch_args=True, shape=(2,)))
 def test_z(student_code):
     (out,) = student_code.call("z", HIDDEN_X, torch_args=True)
     out = expect_array(out, "z(x)", shape=HIDDEN_X.shape)
@@ -76,6 +83,7 @@ def test_z(student_code):
 
 
 @pytest.mark.item("q2.z_stack", points=1.5)
+@pytest.mark.public(function("z_stack", [0.0, 0.0, 0.0], torch_args=True, shape=(3,)))
 def test_z_stack(student_code):
     x = HIDDEN_X[HIDDEN_X != 0]
     expected = reference_z(x)

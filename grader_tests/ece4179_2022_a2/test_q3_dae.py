@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from gradekit.grading.checks import parameter_shapes, require
 from gradekit.grading.failures import BadArtifact
+from gradekit.grading.public import model
 
 NOISE_STD = 0.3
 NOISE_SEED = 31337
@@ -18,6 +19,7 @@ def dae(submission):
 
 
 @pytest.mark.item("q3.encoder", points=3)
+@pytest.mark.public(model("q3_dae", (1, 28, 28), outputs=784))
 def test_encoder_has_one_layer_of_128(dae):
     shapes = parameter_shapes(dae)
     from_pixels = [s for s in shapes if len(s) == 2 and s[1] == 784]
@@ -25,6 +27,7 @@ def test_encoder_has_one_layer_of_128(dae):
 
 
 @pytest.mark.item("q3.denoising", points=7)
+@pytest.mark.public(model("q3_dae", (1, 28, 28), outputs=784))
 def test_output_is_much_closer_to_the_clean_images(dae, test_split, credit):
     clean = test_split("mnist")[0]
     noisy = clean + NOISE_STD * torch.randn(clean.shape, generator=torch.Generator().manual_seed(NOISE_SEED))

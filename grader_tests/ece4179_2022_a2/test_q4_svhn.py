@@ -7,6 +7,7 @@ import pytest
 
 from gradekit.grading.checks import (accuracy, conv_paddings, parameter_shapes, reported_parameter_count,
                                      require, uses_op)
+from gradekit.grading.public import model, number
 
 MLP_SHAPES = [(256, 3072), (256,), (64, 256), (64,), (10, 64), (10,)]
 CNN_SHAPES = [(64, 3, 3, 3), (64,), (64, 64, 3, 3), (64,), (128, 64, 3, 3), (128,), (128, 128, 3, 3), (128,), (10, 1152), (10,)]
@@ -30,6 +31,7 @@ def accuracies(models, test_split):
 
 
 @pytest.mark.item("q4.mlp_architecture", points=5)
+@pytest.mark.public(model("q4_mlp", (3, 32, 32), outputs=10))
 def test_mlp_architecture(models):
     mlp = models[0]
     require(parameter_shapes(mlp) == MLP_SHAPES, "the MLP is not 3072 -> 256 -> 64 -> 10 with biases (Table 4)")
@@ -37,6 +39,7 @@ def test_mlp_architecture(models):
 
 
 @pytest.mark.item("q4.cnn_architecture", points=5)
+@pytest.mark.public(model("q4_cnn", (3, 32, 32), outputs=10))
 def test_cnn_architecture(models):
     cnn = models[1]
     shapes = parameter_shapes(cnn)
@@ -48,6 +51,7 @@ def test_cnn_architecture(models):
 
 
 @pytest.mark.item("q4.param_counts", points=3)
+@pytest.mark.public(number("q4.mlp_params"), number("q4.cnn_params"))
 def test_reported_parameter_counts(submission, credit):
     notes = [reported_parameter_count(submission, f"q4.{name}_params", f"q4_{name}",
                                       f"the reported {name.upper()} parameter count {submission.number(f'q4.{name}_params'):,.0f}")
@@ -56,18 +60,21 @@ def test_reported_parameter_counts(submission, credit):
 
 
 @pytest.mark.item("q4.mlp_accuracy", points=4)
+@pytest.mark.public(model("q4_mlp", (3, 32, 32), outputs=10))
 def test_mlp_accuracy(accuracies, credit, note):
     credit.tiers(accuracies[0], TIERS, "test accuracy of q4_mlp (recomputed)")
     credit.note += note
 
 
 @pytest.mark.item("q4.cnn_accuracy", points=4)
+@pytest.mark.public(model("q4_cnn", (3, 32, 32), outputs=10))
 def test_cnn_accuracy(accuracies, credit, note):
     credit.tiers(accuracies[1], TIERS, "test accuracy of q4_cnn (recomputed)")
     credit.note += note
 
 
 @pytest.mark.item("q4.cnn_beats_mlp", points=3)
+@pytest.mark.public(model("q4_mlp", (3, 32, 32), outputs=10), model("q4_cnn", (3, 32, 32), outputs=10))
 def test_cnn_beats_mlp(accuracies, credit, note):
     mlp, cnn = accuracies
     require(cnn > mlp, f"the CNN ({cnn:.2%}) does not beat the MLP ({mlp:.2%})")

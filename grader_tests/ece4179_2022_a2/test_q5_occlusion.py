@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from gradekit.grading import expect_array, reference_occlusion_map, require, small_exported_cnn
+from gradekit.grading.public import defined
 
 HIDDEN_SEED = 5179
 CASES = [((3, 20, 20), 6, 3), ((3, 20, 20), 5, 5), ((3, 20, 16), 4, 4)]  # image shape, p, s
@@ -17,6 +18,7 @@ def hidden_model():
 
 
 @pytest.mark.item("q5.occlusion", points=9)
+@pytest.mark.public(defined("occlusion_map"))
 def test_occlusion_map(student_code, hidden_model):
     net, program = hidden_model
     generator = torch.Generator().manual_seed(HIDDEN_SEED)

@@ -15,8 +15,10 @@ import torchvision.transforms as T
 from PIL import Image
 
 from gradekit.grading import BadArtifact, changed_tensors, require
+from gradekit.grading.public import answer, state_dict
 
 TRAIN, TEST = slice(0, 49), slice(55, 69)
+RESNET_KEYS = ("conv1.weight", "bn1.running_mean", "layer4.1.bn2.weight", "fc.weight", "fc.bias")   # torchvision's names
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +41,7 @@ def state(submission):
 
 
 @pytest.mark.item("q6.frozen_backbone", points=5)
+@pytest.mark.public(state_dict("q6_resnet18", RESNET_KEYS), answer("q6.trainable"))
 def test_backbone_is_the_pretrained_one(submission, state, pristine):
     changed = changed_tensors(state, pristine, ignore_prefixes=("fc.",))
     require(not changed, f"{len(changed)} backbone tensors differ from the pretrained weights (first: {changed[:3]})")
@@ -46,6 +49,7 @@ def test_backbone_is_the_pretrained_one(submission, state, pristine):
 
 
 @pytest.mark.item("q6.fc_trained", points=2)
+@pytest.mark.public(state_dict("q6_resnet18", RESNET_KEYS), state_dict("q6_fc_initial", ("weight", "bias")))
 def test_fc_moved(submission, state):
     initial = submission.state_dict("q6_fc_initial")
     require(set(initial) == {"weight", "bias"} and initial["weight"].shape == (136, 512), "q6_fc_initial is not a 512 -> 136 layer")
@@ -64,6 +68,7 @@ def faces(folder):
 
 
 @pytest.mark.item("q6.landmarks", points=4)
+@pytest.mark.public(state_dict("q6_resnet18", RESNET_KEYS))
 def test_beats_the_mean_face(datasets, state, weights_provenance, credit):
     X, Y = faces(datasets.path("faces"))
     model = torchvision.models.resnet18(num_classes=136)

@@ -11,6 +11,7 @@ import torch
 import torchvision
 
 from gradekit.grading import HAND_CALCULATION, agrees, require, require_agrees
+from gradekit.grading.public import mapping, number, numbers
 
 WEIGHTS = dict(zip([f"W{i}" for i in range(1, 11)], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.1]))
 KEYS = [*WEIGHTS, "b1", "b2"]
@@ -33,6 +34,7 @@ def backprop():
 
 
 @pytest.mark.item("q2.forward", points=3)
+@pytest.mark.public(numbers("q2.hidden", 2), numbers("q2.output", 2))
 def test_forward(submission, backprop):
     hidden, output = submission.numbers("q2.hidden", 2), submission.numbers("q2.output", 2)
     require_agrees(hidden, backprop["hidden"], HAND_CALCULATION, "the hidden activations h1, h2")
@@ -40,11 +42,13 @@ def test_forward(submission, backprop):
 
 
 @pytest.mark.item("q2.mse", points=2)
+@pytest.mark.public(number("q2.mse"))
 def test_mse(submission, backprop):
     require_agrees(submission.number("q2.mse"), backprop["mse"], HAND_CALCULATION, "the MSE (mean over the two outputs)")
 
 
 @pytest.mark.item("q2.gradients", points=5)
+@pytest.mark.public(mapping("q2.grad", KEYS))
 def test_gradients(submission, backprop, credit):
     grad = submission.mapping("q2.grad", KEYS)
     wrong = [k for k in KEYS if not agrees(grad[k], backprop["grad"][k], HAND_CALCULATION)]
@@ -54,6 +58,7 @@ def test_gradients(submission, backprop, credit):
 
 
 @pytest.mark.item("q2.update", points=3)
+@pytest.mark.public(mapping("q2.updated", KEYS))
 def test_update(submission, backprop, credit):
     """The SGD step itself: (old - new) / lr must be the true gradient. Comparing the step rather than
     the new weights keeps a wrong gradient from hiding behind a tiny learning rate."""
@@ -72,11 +77,13 @@ def vgg11_counts():
 
 
 @pytest.mark.item("q6.total", points=3)
+@pytest.mark.public(number("q6.total_params"))
 def test_vgg_total(submission, vgg11_counts):
     require(submission.number("q6.total_params") == vgg11_counts[0], "the total number of parameters is wrong (biases included)")
 
 
 @pytest.mark.item("q6.fc_share", points=2)
+@pytest.mark.public(number("q6.fc_percent"))
 def test_vgg_fc_share(submission, vgg11_counts):
     share = submission.number("q6.fc_percent")
     require(abs(share - vgg11_counts[1]) < 0.05, "the FC share is wrong (a percentage, 0-100, to two decimals)")

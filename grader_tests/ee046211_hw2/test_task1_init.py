@@ -9,6 +9,7 @@ import torch
 
 from gradekit.grading.checks import require
 from gradekit.grading.student_code import expect_array
+from gradekit.grading.public import function, integer
 
 HIDDEN_SHAPES = [(300, 100), (64, 1000), (777, 777)]  # (fan_in, fan_out)
 # the right distribution in the transposed shape, (fan_in, fan_out): the release states (fan_out, fan_in),
@@ -17,6 +18,7 @@ TRANSPOSED_SHARE = 0.5
 
 
 @pytest.mark.item("t1.nan_layer", points=3)
+@pytest.mark.public(integer("t1.nan_layer"))
 def test_nan_layer(submission, seed):
     torch.manual_seed(seed)  # the notebook's given cell: seed, x, then one 512x512 matrix per layer
     x = torch.randn(512)
@@ -48,6 +50,7 @@ def _shape_credit(credit, name: str, transposed: list) -> None:
 
 
 @pytest.mark.item("t1.xavier_init", points=4)
+@pytest.mark.public(function("xavier_init", 3, 2, shape=(2, 3)))
 def test_xavier(student_code, credit):
     transposed = []
     for fan_in, fan_out in HIDDEN_SHAPES:
@@ -62,6 +65,7 @@ def test_xavier(student_code, credit):
 
 
 @pytest.mark.item("t1.kaiming_init", points=4)
+@pytest.mark.public(function("kaiming_init", 3, 2, shape=(2, 3)))
 def test_kaiming(student_code, credit):
     transposed = []
     for fan_in, fan_out in HIDDEN_SHAPES:

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from gradekit.grading.checks import accuracy, parameters, require
+from gradekit.grading.public import model, number
 
 TIERS = [(0.85, 0.5), (0.89, 1.0)]      # spec: 85 % for half, 89 % for full marks
 REINIT_TIERS = [(0.80, 0.5), (0.85, 1.0)]
@@ -21,11 +22,13 @@ def mlp_accuracy(submission, fashion_test):
 
 
 @pytest.mark.item("task2.accuracy", points=15)
+@pytest.mark.public(model("task2_mlp", (1, 28, 28), outputs=10))
 def test_accuracy(mlp_accuracy, credit):
     credit.tiers(mlp_accuracy, TIERS, "test accuracy of task2_mlp (recomputed)")
 
 
 @pytest.mark.item("task2.reported_accuracy", points=2)
+@pytest.mark.public(number("task2.accuracy"))
 def test_reported_accuracy(submission, mlp_accuracy):
     reported = submission.number("task2.accuracy")
     require(abs(reported - mlp_accuracy) <= REPORT_TOLERANCE,
@@ -33,6 +36,7 @@ def test_reported_accuracy(submission, mlp_accuracy):
 
 
 @pytest.mark.item("task2.reinit", points=5)
+@pytest.mark.public(model("task2_mlp_reinit", (1, 28, 28), outputs=10), number("task2.reinit_accuracy"), number("task2.accuracy_change"))
 def test_reinit(submission, fashion_test, mlp_accuracy, credit):
     original, reinit = submission.exported("task2_mlp"), submission.exported("task2_mlp_reinit")
     a, b = parameters(original), parameters(reinit)

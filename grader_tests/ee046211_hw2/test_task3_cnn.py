@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from gradekit.grading.checks import accuracy, reported_parameter_count, require, uses_op
+from gradekit.grading.public import mapping, model, number
 
 TIERS = [(0.86, 0.5), (0.90, 1.0)]      # spec: 86 % for half, 90 % for full marks
 NOISE_LEVELS = ("0.05", "0.01", "0.005")
@@ -41,6 +42,7 @@ def cnn_accuracy(cnn, svhn_test):
 
 
 @pytest.mark.item("task3.param_count", points=3)
+@pytest.mark.public(number("task3.param_count"))
 def test_param_count(submission, credit):
     """The count is the evidence; the model, when there is one, is what it is checked against: a count the
     release's own line printed from a model whose training later failed keeps its points, as a TA reading
@@ -51,12 +53,14 @@ def test_param_count(submission, credit):
 
 
 @pytest.mark.item("task3.accuracy", points=15)
+@pytest.mark.public(model("task3_cnn", (3, 32, 32), outputs=10))
 def test_accuracy(cnn_accuracy, credit, data_note):
     credit.tiers(cnn_accuracy, TIERS, "test accuracy of task3_cnn (recomputed)")
     credit.note += data_note
 
 
 @pytest.mark.item("task3.noise", points=5)
+@pytest.mark.public(mapping("task3.noise_accuracy", NOISE_LEVELS))
 def test_noise(submission, cnn, svhn_test, svhn_provenance, data_note, credit):
     reported = submission.answer("task3.noise_accuracy")
     require(isinstance(reported, dict) and set(NOISE_LEVELS) <= set(reported),
@@ -74,6 +78,7 @@ def test_noise(submission, cnn, svhn_test, svhn_provenance, data_note, credit):
 
 
 @pytest.mark.item("task3.augmented", points=5)
+@pytest.mark.public(model("task3_cnn_aug", (3, 32, 32), outputs=10), number("task3.aug_accuracy"))
 def test_augmented(submission, svhn_test, svhn_provenance, data_note, credit):
     acc = accuracy(submission.model("task3_cnn_aug"), *svhn_test)
     reported = submission.number("task3.aug_accuracy")

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from conftest import answer_array
 from gradekit.grading import HAND_CALCULATION, Tolerance, expect_array, require, require_agrees
+from gradekit.grading.public import answer, array, defined, function, number, numbers
 
 HIDDEN_SEED = 3181
 EXACT = Tolerance(rel=1e-6, abs=1e-9)
@@ -76,6 +77,7 @@ def hidden_instances(count=3):
 
 # 1.1a ----------------------------------------------------------------------------------------------------
 @pytest.mark.item("q1.1a.elu", points=1)
+@pytest.mark.public(function("elu", [-1.0, 2.0], 1.0, shape=(2,)), function("elu_grad", [-1.0, 2.0], 1.0, shape=(2,)))
 def test_elu_and_its_derivative(student_code):
     rng = np.random.default_rng(HIDDEN_SEED)
     x = rng.uniform(-5, 3, 200)
@@ -92,20 +94,23 @@ def test_elu_and_its_derivative(student_code):
 
 
 # 1.2 -----------------------------------------------------------------------------------------------------
-def item(qid, points, *args):
-    """One parametrized case as its own mark-sheet item."""
-    return pytest.param(*args, marks=pytest.mark.item(qid, points=points), id=qid)
+def item(qid, points, *args, public=()):
+    """One parametrized case as its own mark-sheet item, with its public checks."""
+    return pytest.param(*args, marks=[pytest.mark.item(qid, points=points), pytest.mark.public(*public)], id=qid)
 
 
 @pytest.mark.parametrize("key,length,what", [
-    item("q1.2.a_h1", 1, "h1", 4, "h¹(x)"), item("q1.2.b_h2", 1, "h2", 3, "h²(x)"),
-    item("q1.2.c_h3", 1, "h3", 4, "the logits h³(x)"), item("q1.2.d_p", 1, "p", 4, "p(x)")])
+    item("q1.2.a_h1", 1, "h1", 4, "h¹(x)", public=[numbers("q1.2.h1", 4)]),
+    item("q1.2.b_h2", 1, "h2", 3, "h²(x)", public=[numbers("q1.2.h2", 3)]),
+    item("q1.2.c_h3", 1, "h3", 4, "the logits h³(x)", public=[numbers("q1.2.h3", 4)]),
+    item("q1.2.d_p", 1, "p", 4, "p(x)", public=[numbers("q1.2.p", 4)])])
 def test_forward_values(submission, key, length, what):
     values = submission.numbers(f"q1.2.{key}", length)
     require_agrees(values, forward12()[key], HAND_CALCULATION, what)
 
 
 @pytest.mark.item("q1.2.e_prediction", points=1)
+@pytest.mark.public(number("q1.2.pred_class"), answer("q1.2.correct"))
 def test_prediction(submission):
     expected = forward12()["class"]
     require(submission.number("q1.2.pred_class") == expected, "q1.2.pred_class is not the class of the highest probability (counted from 1)")
@@ -115,11 +120,13 @@ def test_prediction(submission):
 
 
 @pytest.mark.item("q1.2.f_ce", points=1)
+@pytest.mark.public(number("q1.2.ce"))
 def test_cross_entropy(submission):
     require_agrees(submission.number("q1.2.ce"), forward12()["ce"], HAND_CALCULATION, "the cross-entropy loss")
 
 
 @pytest.mark.item("q1.2.g_label_smoothing", points=1)
+@pytest.mark.public(number("q1.2.ls"))
 def test_label_smoothing(submission):
     require_agrees(submission.number("q1.2.ls"), forward12()["ls"], LS_PRECISION,
                    "the label-smoothed loss (t = (1 − α)·onehot(y) + α/K)")
@@ -130,6 +137,11 @@ SHAPES = {"l": (), "dl_dh2": (3,), "dl_dW2": (4, 3), "dl_db2": (3,), "dl_dh1": (
           "dl_dW1": (3, 4), "dl_db1": (4,), "W2_new": (4, 3), "b2_new": (3,), "W1_new": (3, 4), "b1_new": (4,)}
 
 
+def published(*names):
+    """The public form of the published-network answers: numbers in these shapes."""
+    return [array(f"q1.3.{name}", SHAPES[name]) for name in names]
+
+
 def check_published(submission, names, precision):
     expected = reference_backprop(X13, Y13, *NET13, LR)
     for name in names:
@@ -138,18 +150,19 @@ def check_published(submission, names, precision):
 
 
 @pytest.mark.parametrize("names,precision", [
-    item("q1.3.a_loss", 2, ("l",), HAND_CALCULATION),
-    item("q1.3.b_dl_dh2", 1, ("dl_dh2",), HAND_CALCULATION),
-    item("q1.3.b_dl_dW2", 1, ("dl_dW2",), HAND_CALCULATION),
-    item("q1.3.b_dl_db2", 1, ("dl_db2",), HAND_CALCULATION),
-    item("q1.3.c_dl_dh1_dhbar1", 1, ("dl_dh1", "dl_dhbar1"), HAND_CALCULATION),
-    item("q1.3.c_dl_dW1_db1", 1, ("dl_dW1", "dl_db1"), HAND_CALCULATION),
-    item("q1.3.d_update", 1, ("W2_new", "b2_new", "W1_new", "b1_new"), UPDATE_PRECISION)])
+    item("q1.3.a_loss", 2, ("l",), HAND_CALCULATION, public=published("l")),
+    item("q1.3.b_dl_dh2", 1, ("dl_dh2",), HAND_CALCULATION, public=published("dl_dh2")),
+    item("q1.3.b_dl_dW2", 1, ("dl_dW2",), HAND_CALCULATION, public=published("dl_dW2")),
+    item("q1.3.b_dl_db2", 1, ("dl_db2",), HAND_CALCULATION, public=published("dl_db2")),
+    item("q1.3.c_dl_dh1_dhbar1", 1, ("dl_dh1", "dl_dhbar1"), HAND_CALCULATION, public=published("dl_dh1", "dl_dhbar1")),
+    item("q1.3.c_dl_dW1_db1", 1, ("dl_dW1", "dl_db1"), HAND_CALCULATION, public=published("dl_dW1", "dl_db1")),
+    item("q1.3.d_update", 1, ("W2_new", "b2_new", "W1_new", "b1_new"), UPDATE_PRECISION, public=published("W2_new", "b2_new", "W1_new", "b1_new"))])
 def test_published_backprop(submission, names, precision):
     check_published(submission, names, precision)
 
 
 @pytest.mark.item("q1.3.d_backprop_hidden", points=1)
+@pytest.mark.public(defined("backprop"))
 def test_backprop_on_hidden_parameters(student_code):
     instances = hidden_instances()
     results = student_code.call_each("backprop", instances)

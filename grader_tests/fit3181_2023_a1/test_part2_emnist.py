@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from conftest import FFN_TIERS, as_fraction
 from gradekit.grading import (BadArtifact, activations, count_ops, expect_array, parameter_shapes, require)
+from gradekit.grading.public import answer, arrays, full, function, mapping, model, numbers, number
 
 HIDDEN_SEED = 2023
 GRID = set(itertools.product((20, 40), (20, 40), ("sigmoid", "tanh", "relu")))
@@ -31,6 +32,7 @@ def combination(row) -> tuple:
 
 
 @pytest.mark.item("q2.1.encode_labels", points=2)
+@pytest.mark.public(function("encode_labels", [3, 8, 3, 15], shape=(4,)))
 def test_encode_labels(student_code):
     rng = np.random.default_rng(HIDDEN_SEED)
     cases = [rng.permutation(np.repeat(np.arange(1, 27), 3)),               # EMNIST letters' labels
@@ -43,6 +45,7 @@ def test_encode_labels(student_code):
 
 
 @pytest.mark.item("q2.1.shapes", points=2)
+@pytest.mark.public(numbers("q2.train_shape", 2), numbers("q2.test_shape", 2))
 def test_reported_shapes(submission, datasets):
     n_train = len(datasets.load("emnist", split="letters", train=True))
     n_test = len(datasets.load("emnist", split="letters", train=False))
@@ -51,6 +54,7 @@ def test_reported_shapes(submission, datasets):
 
 
 @pytest.mark.item("q2.2.split", points=1)
+@pytest.mark.public(mapping("q2.split_sizes", ["train", "val"]))
 def test_split_sizes(submission, datasets):
     n = len(datasets.load("emnist", split="letters", train=True))
     sizes = submission.mapping("q2.split_sizes", ["train", "val"])
@@ -59,6 +63,7 @@ def test_split_sizes(submission, datasets):
 
 
 @pytest.mark.item("q2.2.scale", points=1)
+@pytest.mark.public(function("scale", [[0, 255]], shape=(1, 2)))
 def test_scale(student_code):
     rng = np.random.default_rng(HIDDEN_SEED)
     cases = [rng.integers(0, 256, (5, 784), dtype=np.uint8), rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)]
@@ -68,6 +73,7 @@ def test_scale(student_code):
 
 
 @pytest.mark.item("q2.4.architecture", points=2)
+@pytest.mark.public(model("q2_ffn", (1, 28, 28), outputs=26))
 def test_ffn_architecture(models):
     net = models["q2_ffn"]
     require(parameter_shapes(net) == ffn_shapes(20, 40), "q2_ffn is not 784 -> 20 -> 40 -> 26 (26 letters); its "
@@ -76,12 +82,14 @@ def test_ffn_architecture(models):
 
 
 @pytest.mark.item("q2.4.accuracy", points=2)
+@pytest.mark.public(model("q2_ffn", (1, 28, 28), outputs=26))
 def test_ffn_accuracy(test_accuracy, credit, stand_in_note):
     credit.tiers(test_accuracy["q2_ffn"], FFN_TIERS, "test accuracy of q2_ffn (recomputed)")
     credit.note += stand_in_note("emnist")
 
 
 @pytest.mark.item("q2.4.epochs", points=1)
+@pytest.mark.public(arrays("q2_ffn_log", train_loss=None, val_acc=None))
 def test_trained_twenty_epochs(submission):
     log = submission.arrays("q2_ffn_log")
     lengths = {k: len(np.ravel(log[k])) for k in ("train_loss", "val_acc") if k in log}
@@ -90,6 +98,7 @@ def test_trained_twenty_epochs(submission):
 
 
 @pytest.mark.item("q2.5.grid", points=2)
+@pytest.mark.public(answer("q2.grid"))
 def test_grid_table(submission):
     rows = grid_rows(submission)
     combos = [combination(r) for r in rows]
@@ -98,6 +107,7 @@ def test_grid_table(submission):
 
 
 @pytest.mark.item("q2.5.best_architecture", points=2)
+@pytest.mark.public(model("q2_best", (1, 28, 28), outputs=26), answer("q2.grid"))
 def test_best_is_the_best_row(submission, models):
     rows = grid_rows(submission)
     top = max(float(r["val_acc"]) for r in rows)
@@ -108,11 +118,13 @@ def test_best_is_the_best_row(submission, models):
 
 
 @pytest.mark.item("q2.5.best_accuracy", points=2)
+@pytest.mark.public(model("q2_best", (1, 28, 28), outputs=26), number("q2.best_test_acc"))
 def test_best_accuracy_reported(submission, check_reported):
     check_reported(submission.number("q2.best_test_acc"), "q2_best", "q2.best_test_acc")
 
 
 @pytest.mark.item("q2.6.loss_function", points=3)
+@pytest.mark.public(function("label_smoothing_loss", full((2, 26), 0.5), [0, 3], 0.1, torch_args=True, returns="number"))
 def test_label_smoothing_loss(student_code):
     g = torch.Generator().manual_seed(HIDDEN_SEED)
     cases = []
@@ -128,6 +140,7 @@ def test_label_smoothing_loss(student_code):
 
 
 @pytest.mark.item("q2.6.models", points=2)
+@pytest.mark.public(model("q2_ls010", (1, 28, 28), outputs=26), model("q2_ls015", (1, 28, 28), outputs=26), model("q2_ls020", (1, 28, 28), outputs=26), mapping("q2.ls_test_acc", ["0.1", "0.15", "0.2"]))
 def test_smoothed_models(submission, models, check_reported):
     reported = submission.mapping("q2.ls_test_acc", ["0.1", "0.15", "0.2"])
     best = models["q2_best"]

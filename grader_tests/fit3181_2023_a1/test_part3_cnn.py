@@ -16,6 +16,7 @@ import torch
 
 from conftest import CNN_TIER, EPS, ETA, K_EVAL, as_fraction, fgsm_ref, mim_ref, pgd_ref
 from gradekit.grading import BadArtifact, expect_array, require, residual_adds, small_exported_cnn
+from gradekit.grading.public import answer, defined, function, mapping, model, number
 
 HIDDEN_SEED = 8181
 PROBE_CONFIGS = [(3, True), (2, False), (4, True), (2, True), (4, False), (3, False)]
@@ -40,6 +41,7 @@ def your_model_facts(student, configs):
 
 
 @pytest.mark.item("q3.2.your_model", points=2)
+@pytest.mark.public(defined("YourModel"))
 def test_your_model(student_code):
     (facts,) = student_code.probe(your_model_facts, PROBE_CONFIGS, what="building YourModel(num_blocks, use_skip)")
     facts = expect_array(facts, "the probe's facts", shape=(len(PROBE_CONFIGS), 4), kinds="i")
@@ -56,6 +58,7 @@ def test_your_model(student_code):
 
 
 @pytest.mark.item("q3.3.accuracies", points=2)
+@pytest.mark.public(model("q3_skip", (3, 96, 96), outputs=10), model("q3_noskip", (3, 96, 96), outputs=10), mapping("q3.test_acc", ["skip", "noskip"]))
 def test_skip_accuracies_reported(submission, check_reported):
     reported = submission.mapping("q3.test_acc", ["skip", "noskip"])
     check_reported(reported["skip"], "q3_skip", "q3.test_acc[skip]")
@@ -63,12 +66,14 @@ def test_skip_accuracies_reported(submission, check_reported):
 
 
 @pytest.mark.item("q3.3.skip_graph", points=1)
+@pytest.mark.public(model("q3_skip", (3, 96, 96), outputs=10), model("q3_noskip", (3, 96, 96), outputs=10))
 def test_skip_graphs(models):
     require(residual_adds(models["q3_skip"]) > 0, "q3_skip makes no residual addition")
     require(residual_adds(models["q3_noskip"]) == 0, f"q3_noskip makes {residual_adds(models['q3_noskip'])} residual additions")
 
 
 @pytest.mark.item("q3.4.grid", points=1)
+@pytest.mark.public(answer("q3.grid"))
 def test_grid_table(submission):
     rows = submission.answer("q3.grid")
     keys = {"num_blocks", "use_skip", "learning_rate", "val_acc"}
@@ -80,6 +85,7 @@ def test_grid_table(submission):
 
 
 @pytest.mark.item("q3.4.best", points=2)
+@pytest.mark.public(model("q3_best", (3, 96, 96), outputs=10), number("q3.best_test_acc"))
 def test_best_model(submission, check_reported, test_accuracy, credit, stand_in_note):
     check_reported(submission.number("q3.best_test_acc"), "q3_best", "q3.best_test_acc")
     acc = test_accuracy["q3_best"]
@@ -100,6 +106,7 @@ def reference_stop(val_accs, patience=3):
 
 
 @pytest.mark.item("q3.5.early_stopping", points=2)
+@pytest.mark.public(function("early_stopping_epoch", [0.5, 0.7, 0.6, 0.6, 0.6], 3, returns="number"))
 def test_early_stopping(student_code):
     sequences = [[0.50, 0.70, 0.60, 0.65, 0.62, 0.66, 0.64],        # no improvement on 0.70, though it rises twice
                  [0.30, 0.40, 0.40, 0.40, 0.40, 0.50],              # ties are not improvements
@@ -118,11 +125,13 @@ def test_early_stopping(student_code):
 
 
 @pytest.mark.item("q3.6.accuracy", points=1)
+@pytest.mark.public(model("q3_aug", (3, 96, 96), outputs=10), number("q3.aug_test_acc"))
 def test_augmented_accuracy(submission, check_reported):
     check_reported(submission.number("q3.aug_test_acc"), "q3_aug", "q3.aug_test_acc")
 
 
 @pytest.mark.item("q3.7.mixup", points=2)
+@pytest.mark.public(defined("mixup"))
 def test_mixup(student_code):
     g = torch.Generator().manual_seed(HIDDEN_SEED)
     cases = []
@@ -137,6 +146,7 @@ def test_mixup(student_code):
 
 
 @pytest.mark.item("q3.7.accuracy", points=1)
+@pytest.mark.public(model("q3_mixup", (3, 96, 96), outputs=10), number("q3.mixup_test_acc"))
 def test_mixup_accuracy(submission, check_reported):
     check_reported(submission.number("q3.mixup_test_acc"), "q3_mixup", "q3.mixup_test_acc")
 
@@ -162,7 +172,8 @@ def attacked(student_code, attack_case):
     return {name: r if isinstance(r, Exception) else r[0] for name, r in zip(ATTACKS, results)}
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.item(f"q3.8.{n}", points=1), id=n) for n in ATTACKS])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.item(f"q3.8.{n}", points=1),
+                                                         pytest.mark.public(defined(n))], id=n) for n in ATTACKS])
 def test_attack(attacked, attack_case, name):
     net, _, x, y = attack_case
     out = attacked[name]
@@ -181,11 +192,13 @@ def test_attack(attacked, attack_case, name):
 
 
 @pytest.mark.item("q3.8.robust_reported", points=1)
+@pytest.mark.public(model("q3_best", (3, 96, 96), outputs=10), mapping("q3.robust_best", ["clean", "fgsm", "pgd", "mim"]))
 def test_robust_best_reported(check_robust_reported):
     check_robust_reported("q3.robust_best", "q3_best")
 
 
 @pytest.mark.item("q3.9.robust_better", points=2)
+@pytest.mark.public(model("q3_robust", (3, 96, 96), outputs=10), model("q3_best", (3, 96, 96), outputs=10))
 def test_robust_model_is_more_robust(robust_accuracy, credit):
     robust, standard = robust_accuracy["q3_robust"]["pgd"], robust_accuracy["q3_best"]["pgd"]
     require(robust > standard, f"q3_robust's PGD-20 accuracy ({robust:.1%}, the graders' attack) does not exceed "
@@ -194,5 +207,6 @@ def test_robust_model_is_more_robust(robust_accuracy, credit):
 
 
 @pytest.mark.item("q3.9.reported", points=1)
+@pytest.mark.public(model("q3_robust", (3, 96, 96), outputs=10), mapping("q3.robust_robust", ["clean", "fgsm", "pgd", "mim"]))
 def test_robust_robust_reported(check_robust_reported):
     check_robust_reported("q3.robust_robust", "q3_robust")
