@@ -94,6 +94,11 @@ def _week_parsers(sub) -> None:
     p.add_argument("--gradebook", type=Path, default=None, help="--export canvas: the gradebook export")
     p.add_argument("--column", default=None, help="--export canvas: the assignment's column, 'Title (id)'")
     p.add_argument("--roster", type=Path, default=None)
+    p = _command(sub, "similarity", "marks/A_similarity.html and .csv: code submissions share beyond the release's")
+    p.add_argument("--reference", action="append", default=[], metavar="NAME=DIR",
+                   help="a reference corpus (*.ipynb under DIR: earlier years, published or LLM-written solutions); "
+                        "compared with this year's submissions only (repeatable)")
+    p.add_argument("--submitted", type=Path, default=None, help="submissions folder (default: submitted/)")
     p = _command(sub, "report", "marks/A_report.html: which items went badly, and the runs' outcomes")
     p.add_argument("--roster", type=Path, default=None)
 
@@ -353,6 +358,26 @@ def cmd_report(args, assignment) -> int:
     return 0
 
 
+def cmd_similarity(args, assignment) -> int:
+    from gradekit.week.similarity_report import similarity
+    references = {}
+    for given in args.reference:
+        name, _, folder = given.partition("=")
+        if not folder or not Path(folder).is_dir():
+            print(f"gradekit similarity: --reference {given!r}: give NAME=DIR with an existing folder", file=sys.stderr)
+            return 2
+        references[name] = Path(folder).resolve()
+    if not (assignment.release_dir / assignment.notebook_name).is_file():
+        print(f"warning: no release/{assignment.name}: the release's code cannot be removed (run `gradekit release "
+              f"{assignment.name}` first)", file=sys.stderr)
+    written = similarity(assignment, references, args.submitted.resolve() if args.submitted else None)
+    print(f"{written.pairs} pairs share code; clusters: {len(written.clusters)}")
+    for group in written.clusters:
+        print(for_terminal(f"  {', '.join(group)}"))
+    print(f"report: {written.html}\npairs:  {written.csv}  (evidence for a person to read, never a penalty by itself)")
+    return 0
+
+
 def cmd_data(args, course: Course) -> int:
     from gradekit.data.commands import act
     data_root = _data_root(args)
@@ -387,7 +412,8 @@ def _summary(outcomes: list[str]) -> None:
 
 
 COMMANDS = {"check": cmd_check, "release": cmd_release, "solve": cmd_solve, "try": cmd_try, "run": cmd_run, "grade": cmd_grade,
-            "collect": cmd_collect, "manual": cmd_manual, "marks": cmd_marks, "report": cmd_report}
+            "collect": cmd_collect, "manual": cmd_manual, "marks": cmd_marks, "report": cmd_report,
+            "similarity": cmd_similarity}
 
 if __name__ == "__main__":
     sys.exit(main())
