@@ -61,8 +61,9 @@ def moodle_zip(assignment: Assignment, graded: list[tuple[str, str, str]], out: 
     delivery, entries = Delivery(out), {}
     for participant, full_name, student in graded:
         page = _page(assignment, student)
-        if page is None:
-            delivery.left_out.append(f"{student}: no feedback page (run `gradekit marks`)")
+        if page is None or not participant.isdigit():
+            why = "no feedback page (run `gradekit marks`)" if page is None else f"participant {participant!r} is not a number"
+            delivery.left_out.append(f"{student}: {why}")
             continue
         folder = f"{clean_name(full_name) or 'Participant'}_{participant}_assignfeedback_file"
         entries[f"{folder}/{assignment.name}_feedback.html"] = page
@@ -77,7 +78,7 @@ def annotated_notebook(assignment: Assignment, marks, policy) -> bytes:
     for path in (course.autograded / marks.student / assignment.name / name,
                  course.submitted / marks.student / assignment.name / name):
         try:
-            nb = read_json(path, MAX_NOTEBOOK_BYTES)
+            nb = read_json(path, MAX_NOTEBOOK_BYTES, "the notebook", max_depth=500)
             if isinstance(nb, dict) and isinstance(nb.get("cells"), list):
                 break
         except (UntrustedData, OSError):
