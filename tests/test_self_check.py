@@ -48,14 +48,16 @@ def test_the_release_ships_the_public_checks_and_nothing_hidden(release):
 def test_missing_malformed_and_ready_in_a_real_kernel(release, tmp_path):
     folder = tmp_path / "student"
     shutil.copytree(release[0], folder)
-    first, malformed, raising, ready = _run_in_kernel(folder, [
+    first, stub, malformed, raising, ready = _run_in_kernel(folder, [
         "",
+        "def double(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()",
         "def double(x):\n    return x.sum()\nsubmit.answer('tiny.answer', 'seven')",
         "def double(x):\n    raise ValueError('not yet')",
         "def double(x):\n    return 2 * x\nsubmit.answer('tiny.answer', 7)",
     ])
     assert first == {"tiny.answer": "answer 'tiny.answer' was not submitted: call submit.answer(\"tiny.answer\", ...)",
                      "tiny.double": "no function double() is defined in the notebook"}
+    assert stub["tiny.double"] == "double() is still the release's stub (it raises NotImplementedError)"
     assert malformed["tiny.answer"] == "answer 'tiny.answer' must be one finite number (found str)"
     assert malformed["tiny.double"] == "double(...) returned shape () on the release's example; expected (2,)"
     assert raising["tiny.double"] == "double(...) raised ValueError on the release's example: not yet"

@@ -79,9 +79,10 @@ def defined(name: str) -> dict:
 
 def function(name: str, *args, torch_args: bool = False, shape=None, returns: str = "array", value=None) -> dict:
     """A function of the notebook called on a public example: lists and `full(...)` become numpy arrays
-    (tensors with `torch_args`); the result must be an array of `shape` (or a number), and `value` when the release shows it."""
-    if returns not in ("array", "number"):
-        raise ValueError("returns must be 'array' or 'number'")
+    (tensors with `torch_args`); the result must be an array of `shape`, or a number ("number"; "number or
+    None" where the spec allows None), and `value` when the release shows it."""
+    if returns not in ("array", "number", "number or None"):
+        raise ValueError("returns must be 'array', 'number' or 'number or None'")
     if value is not None and not all(math.isfinite(v) for v in _flat(value)):
         raise ValueError("a public value must be finite numbers")
     return {"kind": "function", "name": name, "args": list(args), "torch_args": torch_args,

@@ -121,8 +121,18 @@ def _argument(value, torch_args: bool):
 
 
 def _defined(namespace: dict, ev: dict):
-    if not callable(namespace.get(ev["name"])):
+    found = namespace.get(ev["name"])
+    if not callable(found):
         raise Problem(f"no function {ev['name']}() is defined in the notebook")
+    if _is_stub(getattr(found, "__code__", None)):
+        raise Problem(f"{ev['name']}() is still the release's stub (it raises NotImplementedError)")
+
+
+def _is_stub(code) -> bool:
+    """nbgrader's stub, `raise NotImplementedError()` and nothing else (a handful of instructions)."""
+    import dis
+    return (code is not None and tuple(code.co_names) == ("NotImplementedError",)
+            and len(list(dis.get_instructions(code))) <= 8)
 
 
 def _function(namespace: dict, ev: dict):
@@ -132,12 +142,15 @@ def _function(namespace: dict, ev: dict):
     try:
         result = namespace[name](*(_argument(a, ev["torch_args"]) for a in ev["args"]))
     except Exception as exc:   # noqa: BLE001
-        raise Problem(f"{name}(...) raised {type(exc).__name__} on the release's example: {str(exc)[:200]}") from None
+        why = f": {str(exc)[:200]}" if str(exc) else ""
+        raise Problem(f"{name}(...) raised {type(exc).__name__} on the release's example{why}") from None
     if hasattr(result, "detach"):
         result = result.detach().cpu().numpy()
-    if ev["returns"] == "number":
+    if ev["returns"] != "array":
+        if result is None and ev["returns"] == "number or None":
+            return
         if not _is_number(result if not hasattr(result, "item") else result.item()):
-            raise Problem(f"{name}(...) must return one number")
+            raise Problem(f"{name}(...) must return one number" + (" or None" if ev["returns"] == "number or None" else ""))
         return
     array = np.asarray(result)
     if ev["shape"] is not None and not _fits(array.shape, ev["shape"]):
