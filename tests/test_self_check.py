@@ -89,3 +89,38 @@ def test_check_refuses_a_public_check_the_solution_cannot_pass(tmp_path):
     grader.write_text("\n".join(line for line in text.splitlines() if "mark.public" not in line))
     report = check(Course(course).assignment("tiny"))
     assert report.errors == [] and any("item tiny.double: no @pytest.mark.public check" in w for w in report.warnings)
+
+
+def test_models_arrays_state_dicts_and_a_shown_value(tmp_path):
+    """The checks that need torch and numpy files, on files the real submit helper wrote, and a `value` the
+    release shows (the checker called as the notebook calls it, without a kernel)."""
+    import torch
+    from gradekit.grading.public import arrays, function, model, state_dict
+    from gradekit.provided.gradekit_selfcheck import CHECKS_FILE, run
+    from gradekit.provided.gradekit_submit import Submission
+    submit = Submission(tmp_path / "outputs")
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    submit.model("net", net, torch.rand(2, 2, 2))
+    submit.state_dict("weights", net)
+    submit.arrays("noise", images=torch.rand(5, 2, 2))
+    items = [{"id": "m.ok", "evidence": [model("net", (2, 2), outputs=3)]},
+             {"id": "m.outputs", "evidence": [model("net", (2, 2), outputs=10)]},
+             {"id": "m.input", "evidence": [model("net", (3, 3), outputs=3)]},
+             {"id": "m.missing", "evidence": [model("other", (2, 2))]},
+             {"id": "s.keys", "evidence": [state_dict("weights", ["1.weight", "2.weight"])]},
+             {"id": "a.shape", "evidence": [arrays("noise", images=(None, 2, 2)), arrays("noise", images=(None, 3))]},
+             {"id": "f.value", "evidence": [function("twice", [1.0, 2.0], value=[2.0, 4.0])]},
+             {"id": "f.wrong", "evidence": [function("once", [1.0, 2.0], value=[2.0, 4.0])]}]
+    (tmp_path / CHECKS_FILE).write_text(json.dumps({"assignment": "t", "file_limit_mb": 1, "items": items}))
+    namespace = {"twice": lambda x: 2 * x, "once": lambda x: x}
+    report = run(tmp_path / "outputs", namespace, checks_dir=tmp_path)
+    assert report["m.ok"] == "ready"
+    assert report["m.outputs"] == "model net returns shape (2, 3) for a batch of 2; the grader expects 10 values per example"
+    assert report["m.input"].startswith("model net does not take a batch of shape (N, 3, 3)")
+    assert report["m.missing"] == 'other was not submitted: call submit.model("other", ...)'
+    assert report["s.keys"] == "state_dict weights lacks 2.weight: the architecture differs from the one asked"
+    assert report["a.shape"] == "arrays noise: 'images' has shape (5, 2, 2); the grader expects (any, 3)"
+    assert report["f.value"] == "ready"
+    assert report["f.wrong"] == "once(...) on the release's example does not give the value the release shows"
+    (tmp_path / "outputs" / "net.pt2").write_bytes(b"0" * (2 << 20))   # past the 1 MB file limit
+    assert "net is 2.0 MB; the grader accepts files up to 1 MB" in run(tmp_path / "outputs", namespace, "m.ok", tmp_path)["m.ok"]
