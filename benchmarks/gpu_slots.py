@@ -67,7 +67,8 @@ def main() -> None:
             executor = DaskExecutor("local:1", gpu_slots=slots)
             try:
                 started = time.perf_counter()
-                settings = Settings(args.data_root.resolve(), args.profile, 0, args.device, args.unsandboxed, slots)
+                settings = Settings(data_root=args.data_root.resolve(), profile=args.profile, seed=0, device=args.device,
+                                    unsandboxed=args.unsandboxed, jobs=slots)
                 stage = RunStage(assignment, settings, assignment.folders(), slots)
                 results = drive(stage, stage.students(), executor)
                 wall = time.perf_counter() - started

@@ -275,3 +275,24 @@ def test_course_files_are_rebuilt_to_their_declared_digest(tmp_path):
         original = np.array([clean[x.tobytes()] for x in data["x_train"]])
     changed = (train_labels != original).mean()
     assert 0.38 < changed < 0.42, changed
+
+
+@pytest.mark.slow   # 3 s: the fast lane keeps its margin under two minutes
+def test_a_whole_dataset_as_tensors_and_batches_sliced_where_it_is(data_root):
+    """The students' whole-dataset path: the transform applied once, the same examples as the loader gives,
+    and batches that cover every example once per epoch, in a reproducible order."""
+    import torch
+    import torchvision.transforms as T
+    from gradekit_data import as_tensors, batches
+
+    test = load_dataset("FashionMNIST", data_root, train=False, transform=T.ToTensor())
+    X, y = as_tensors(test, "cpu", limit=3000)
+    assert X.shape == (3000, 1, 28, 28) and X.dtype == torch.float32 and y.tolist() == test.targets[:3000].tolist()
+    assert torch.equal(X[1234], test[1234][0]) and 0 <= X.min() and X.max() <= 1
+    index = torch.arange(3000)   # batches of the indices themselves: which examples each epoch visits
+    seen = torch.cat([xb for xb, _ in batches(index, y, 128, generator=torch.Generator().manual_seed(0))])
+    assert len(seen) == 3000 and sorted(seen.tolist()) == list(range(3000))
+    again = torch.cat([xb for xb, _ in batches(index, y, 128, generator=torch.Generator().manual_seed(0))])
+    assert torch.equal(again, seen) and not torch.equal(seen, index)
+    in_order = [xb for xb, _ in batches(X, y, 1000, shuffle=False)]
+    assert len(in_order) == 3 and torch.equal(torch.cat(in_order), X)
