@@ -64,6 +64,7 @@ def test_missing_malformed_and_ready_in_a_real_kernel(release, tmp_path):
     assert ready == {"tiny.answer": "ready", "tiny.double": "ready"}
 
 
+@pytest.mark.slow   # two more kernels: the fast lane keeps the one above
 def test_one_item_or_a_group_by_its_prefix(release, tmp_path):
     folder = tmp_path / "student"
     shutil.copytree(release[0], folder)

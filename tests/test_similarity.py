@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
+
 from conftest import gradekit
 from course_week import week_course
 from similarity_corpus import build, honest_parts, notebook, renamed
@@ -32,6 +34,7 @@ def _submit(course, student: str, cells: list[str]) -> None:
     (folder / "tiny.ipynb").write_text(notebook(cells))
 
 
+@pytest.mark.slow   # 5 s: a release and the CLI (the fast lane keeps the planted corpus)
 def test_a_course_with_the_release_removed_and_a_reference_corpus(tmp_path):
     course = week_course(tmp_path / "course", due=False)
     gradekit("release", "tiny", cwd=course)
