@@ -27,7 +27,7 @@ from gradekit.platform import sandbox
 from gradekit.course import Course
 from gradekit.course.limits import Limits
 from gradekit.run.execute import Job, run as gradekit_run
-from gradekit.grading.stage import grade_one
+from gradekit.grading.stage import Grading, grade_one
 
 PARAMS = 'DATA_ROOT = "."\nOUTPUT_DIR = "out"\nDEVICE = "cpu"\nPROFILE = "smoke"\nSEED = 0'
 WORK = "from gradekit_submit import Submission\nx = sum(range(10))\nSubmission(OUTPUT_DIR).answer('x', x)"
@@ -123,7 +123,7 @@ def main() -> None:
         del os.environ["GRADEKIT_NO_BWRAP"]
         grades = []
         results["gradekit run + grade"] = timed(lambda i: (gradekit_run(job(i, "autograded")), grades.append(
-            grade_one(assignment, root / "autograded" / f"s{i}" / "triv", data_root=data, profile="smoke", seed=0))), n)
+            grade_one(assignment, root / "autograded" / f"s{i}" / "triv", Grading(data, "smoke", 0)))), n)
         assert all(g.total == 1 for g in grades) and all(s == 1 for s in graded), (grades, graded)
 
         print(f"grading overhead per trivial submission, {n} submissions each, one at a time; "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -51,6 +52,8 @@ def _authoring_parsers(sub) -> None:
     _command(sub, "release", "source/A -> release/A with nbgrader (solutions stripped)")
     p = _command(sub, "solve", "run and grade the instructor solution -> solutions/A/")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    p.add_argument("--variants", type=int, default=0, metavar="N",
+                   help="also run the solution on N variants ([variants]): each must earn every point of its items")
     _settings_args(p)
     p = _command(sub, "try", "run and grade one notebook exactly as the batch would; print what the sheet would say")
     p.add_argument("notebook", type=Path, help="the notebook (files the assignment's hand_in names are taken from beside it)")
@@ -101,6 +104,10 @@ def _week_parsers(sub) -> None:
     p.add_argument("--submitted", type=Path, default=None, help="submissions folder (default: submitted/)")
     p = _command(sub, "report", "marks/A_report.html: which items went badly, and the runs' outcomes")
     p.add_argument("--roster", type=Path, default=None)
+    p = _command(sub, "variants", "store a variant for every student (roster and submitted/) -> marks/A_variants.csv")
+    p.add_argument("--roster", type=Path, default=None)
+    p.add_argument("--reroll", action="append", default=[], metavar="STUDENT",
+                   help="give this student a new variant (their runs must be made again; repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,8 +206,23 @@ def cmd_solve(args, assignment) -> int:
     settings = ready_settings(args, assignment)
     with contextlib.redirect_stdout(sys.stderr):   # the batch's progress; stdout is the result, as JSON
         solved = solve(assignment, settings)
-    print(json.dumps(solved.to_dict(), indent=1))
-    return 0 if solved.complete else 1
+    result, complete = solved.to_dict(), solved.complete
+    if args.variants and complete:
+        result["variants"] = _solve_variants(args, assignment, settings)
+        complete = all(v["total"] == v["max"] and not v["lost"] for v in result["variants"])
+    print(json.dumps(result, indent=1))
+    return 0 if complete else 1
+
+
+def _solve_variants(args, assignment, settings) -> list[dict]:
+    from gradekit.authoring.solve import solve_variants
+    folder = assignment.course.solutions / f".{assignment.name}.variants"
+    shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.redirect_stdout(sys.stderr):
+        found = [v.to_dict() for v in solve_variants(assignment, settings, args.variants, folder)]
+    full = sum(v["total"] == v["max"] and not v["lost"] for v in found)
+    print(f"{full} of {len(found)} variants earn every point of their items", file=sys.stderr)
+    return found
 
 
 def cmd_try(args, assignment) -> int:
@@ -411,9 +433,22 @@ def _summary(outcomes: list[str]) -> None:
     print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no submissions")
 
 
+def cmd_variants(args, assignment) -> int:
+    from gradekit.lms.roster import Roster
+    from gradekit.week.variants import prepare, write_csv
+    roster = _roster_path(args, assignment.course)
+    students = sorted(set(Roster.read(roster).students if roster else ()) | set(assignment.folders().students()))
+    book, changed = prepare(assignment, students, args.reroll)
+    for v in changed:
+        print(for_terminal(f"  {v.student}: seed {v.seed} (roll {v.roll}) {json.dumps(v.values, sort_keys=True)[:100]}"))
+    path = write_csv(book, assignment.course.marks / f"{assignment.name}_variants.csv")
+    print(f"{len(book.students)} students hold a variant ({len(changed)} new or re-rolled): {path}")
+    return 0
+
+
 COMMANDS = {"check": cmd_check, "release": cmd_release, "solve": cmd_solve, "try": cmd_try, "run": cmd_run, "grade": cmd_grade,
             "collect": cmd_collect, "manual": cmd_manual, "marks": cmd_marks, "report": cmd_report,
-            "similarity": cmd_similarity}
+            "similarity": cmd_similarity, "variants": cmd_variants}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -69,3 +69,8 @@ class ExportRefused(GradekitError):
 
 class TrialRefused(GradekitError):
     """`gradekit try`: the notebook to try cannot be read as one."""
+
+
+class VariantError(GradekitError):
+    """`[variants]`: the assignment's function fails or gives values that cannot be stored, or a re-roll names
+    a student without a variant."""

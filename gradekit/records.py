@@ -153,6 +153,7 @@ class ItemResult:
     reason: str = ""              # for the student: never an expected value
     detail: str = ""              # for staff: what went wrong in the grader
     test: str = ""
+    flag: str = ""                # for staff: why a person should look (an answer of a classmate's variant)
 
     @property
     def needs_attention(self) -> bool:

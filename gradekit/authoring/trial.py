@@ -52,5 +52,13 @@ def try_notebook(assignment: Assignment, settings: Settings, notebook: Path, fol
         if beside.is_file() and not beside.is_symlink():
             shutil.copyfile(beside, submission / name)
     folders = Folders(folder / "submitted", folder / "autograded", assignment.name)
-    record, grade = run_and_grade(assignment, settings, folders, student)
+    record, grade = run_and_grade(assignment, settings, folders, student, trial_variants(assignment, student))
     return Trial(student, record, grade, folders.run(student))
+
+
+def trial_variants(assignment: Assignment, student: str) -> dict:
+    """The student's stored variant, or one made for the trial and not stored (nothing is written to the course)."""
+    book = assignment.variant_book()
+    if book is None:
+        return {}
+    return {**book.students, student: book.students.get(student) or book.make(student)}

@@ -17,10 +17,11 @@ from gradekit.course.feedback_policy import FeedbackPolicy
 from gradekit.course.late_policy import LatePolicy
 from gradekit.course.limits import Limits
 from gradekit.course.tasks import TaskPlan
+from gradekit.course.variants import VariantBook, VariantPolicy
 
 PROFILES = ("smoke", "full")
 # the keys of assignment.toml the kit reads; each has its parser below
-DECLARED_KEYS = frozenset({"title", "datasets", "dataset", "limits", "tasks", "due", "late", "hand_in", "feedback"})
+DECLARED_KEYS = frozenset({"title", "datasets", "dataset", "limits", "tasks", "due", "late", "hand_in", "feedback", "variants"})
 
 
 def default_data_root() -> Path:
@@ -141,6 +142,15 @@ class Assignment:
         """`[feedback]`: what the students' feedback shows. Raises DeclarationError."""
         return FeedbackPolicy.declared(self.declaration, str(self.declaration_file))
 
+    def variant_policy(self) -> VariantPolicy | None:
+        """`[variants]`, or None when every student gets the printed numbers. Raises DeclarationError."""
+        return VariantPolicy.declared(self.declaration, str(self.declaration_file))
+
+    def variant_book(self) -> VariantBook | None:
+        """The students' stored variants (variants/<A>.json), or None without `[variants]`."""
+        policy = self.variant_policy()
+        return VariantBook.open(self.course.root, self.name, policy) if policy else None
+
     def hand_in(self) -> frozenset[str]:
         """`hand_in = [...]`: files besides the notebook that students hand in."""
         names = self.declaration.get("hand_in", [])
@@ -155,7 +165,8 @@ class Assignment:
     def problems(self) -> list[str]:
         """Every declaration problem, found by the same parsers the kit reads with (`gradekit check`)."""
         found = _limit_problems(self.declaration.get("limits", {}))
-        for parse in (self.late_policy, self.hand_in, self.feedback_policy, lambda: TaskPlan.declared(self.declaration.get("tasks"))):
+        for parse in (self.late_policy, self.hand_in, self.feedback_policy, self.variant_policy,
+                      lambda: TaskPlan.declared(self.declaration.get("tasks"))):
             try:
                 parse()
             except DeclarationError as exc:

@@ -64,6 +64,8 @@ def pytest_addoption(parser):
     group.addoption("--gk-seed", type=int, default=0)
     group.addoption("--gk-course", help="the course repository (for the dataset declarations)")
     group.addoption("--gk-assignment", help="the assignment being graded")
+    group.addoption("--gk-variant", help="the student's variant sheet (JSON; null without [variants])")
+    group.addoption("--gk-items", default="", help="grade only these items (comma-separated ids or prefixes ending in *)")
     group.addoption("--gk-items-out", help="with --collect-only: write the items, points and public checks here (JSON)")
 
 
@@ -77,15 +79,27 @@ def pytest_collection_modifyitems(session, config, items):
     for item in items:
         if item.get_closest_marker("item") is None:
             raise pytest.UsageError(f"{item.nodeid} has no @pytest.mark.item(id, points): every grader test is an item")
+    only = [p for p in config.getoption("--gk-items").split(",") if p]
+    if only:   # `solve --variants`: the items a variant reaches
+        from gradekit.course.variants import item_matches
+
+        keep = [i for i in items if item_matches(_item_id(i), only)]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
     out = config.getoption("--gk-items-out")
     if out:  # `gradekit check` and `release`: the items, their points and public checks, nothing graded
         found = []
         for item in items:
             marker, public = item.get_closest_marker("item"), item.get_closest_marker("public")
-            found.append({"id": marker.args[0] if marker.args else marker.kwargs["id"],
+            found.append({"id": _item_id(item),
                           "points": float(marker.kwargs.get("points", 0)),
                           "evidence": list(public.args) if public else []})
         Path(out).write_text(json.dumps(found))
+
+
+def _item_id(item) -> str:
+    marker = item.get_closest_marker("item")
+    return marker.args[0] if marker.args else marker.kwargs["id"]
 
 
 @pytest.fixture(scope="session")
@@ -142,6 +156,18 @@ def provenance(datasets):
     return datasets.provenance
 
 
+@pytest.fixture(scope="session")
+def variant(pytestconfig):
+    """The student's variant (gradekit.grading.variants.VariantSheet): their stored values, and the others'."""
+    from gradekit.grading.variants import VariantSheet, no_variant
+
+    path = pytestconfig.getoption("--gk-variant")
+    sheet = VariantSheet.from_json(Path(path).read_text()) if path else None
+    if sheet is None:
+        raise no_variant(pytestconfig.getoption("--gk-assignment"))
+    return sheet
+
+
 @pytest.fixture
 def credit(request) -> Credit:
     request.node.stash[_CREDIT_KEY] = c = Credit()
@@ -174,7 +200,7 @@ def _first_line(exc: BaseException) -> str:
 def pytest_runtest_makereport(item, call):
     report = yield
     marker = item.get_closest_marker("item")
-    item_id = marker.args[0] if marker.args else marker.kwargs["id"]
+    item_id = _item_id(item)
     points = float(marker.kwargs.get("points", marker.args[1] if len(marker.args) > 1 else 0))
     results = item.config.stash[_RESULTS_KEY]
     entry = results.setdefault(item_id, ItemResult(item_id, points, test=item.name))
@@ -184,6 +210,7 @@ def pytest_runtest_makereport(item, call):
         exc = call.excinfo.value
         if _is_check(exc):
             entry.points, entry.status, entry.reason = 0.0, FAILED, _first_line(exc)
+            entry.flag = getattr(exc, "flag", "")   # a classmate's variant: for staff to look at
         else:  # the grader's own failure: never the student's zero
             entry.points, entry.status, entry.reason = 0.0, NEEDS_ATTENTION, STAFF_WILL_LOOK
             entry.detail = f"{type(exc).__name__}: {str(exc)[:300]}"

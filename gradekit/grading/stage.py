@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 import sys
 import tempfile
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 from gradekit.batch.driver import Ready, Work
 from gradekit.batch.settings import Settings
 from gradekit.course import Assignment, Folders
+from gradekit.course.variants import Variant
+from gradekit.grading.variants import VariantSheet
 from gradekit.errors import ProfileMismatch
 from gradekit.platform import transfer
 from gradekit.platform.executors import Failed, Refused, worker_name
@@ -19,24 +22,45 @@ from gradekit.platform.untrusted import UntrustedData, load_json
 MAX_GRADE_BYTES = 16 << 20
 
 
-def grade_one(assignment: Assignment, run_dir: Path, *, data_root: Path, profile: str, seed: int,
-              timeout_s: float = 3600) -> GradeReport:
+@dataclass(frozen=True)
+class Grading:
+    """How one run is graded: the graders' data root, the profile and seed it ran with, the student's variant
+    sheet (JSON, gradekit.grading.variants; "" without [variants]) and, for `solve --variants`, the items."""
+
+    data_root: Path
+    profile: str
+    seed: int
+    variant: str = ""
+    items: tuple[str, ...] = ()
+    timeout_s: float = 3600
+
+
+def grade_one(assignment: Assignment, run_dir: Path, grading: Grading) -> GradeReport:
     report = run_dir / GRADE_FILE
     report.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="gk-variant-") as tmp:
+        sheet = Path(tmp) / "variant.json"
+        sheet.write_text(grading.variant or "null")
+        return _pytest(assignment, run_dir, [
+            f"--gk-data-root={grading.data_root}", f"--gk-profile={grading.profile}", f"--gk-seed={grading.seed}",
+            f"--gk-variant={sheet}", f"--gk-items={','.join(grading.items)}"], grading)
+
+
+def _pytest(assignment: Assignment, run_dir: Path, options: list[str], grading: Grading) -> GradeReport:
+    report = run_dir / GRADE_FILE
     cmd = [sys.executable, "-m", "pytest", str(assignment.grader_dir), "-p", "gradekit.grading.plugin",
            "-p", "no:cacheprovider", "--assert=plain", "-q", "--no-header", "-rN", "--tb=line",
            f"--rootdir={assignment.grader_dir}", f"--gk-run-dir={run_dir}", f"--gk-report={report}",
-           f"--gk-data-root={data_root}", f"--gk-profile={profile}", f"--gk-seed={seed}",
-           f"--gk-course={assignment.course.root}", f"--gk-assignment={assignment.name}"]
+           f"--gk-course={assignment.course.root}", f"--gk-assignment={assignment.name}", *options]
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, cwd=assignment.grader_dir)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=grading.timeout_s, cwd=assignment.grader_dir)
         output, code = done.stdout + done.stderr, done.returncode
     except subprocess.TimeoutExpired:
-        output, code = f"grading took longer than {timeout_s} s", None
+        output, code = f"grading took longer than {grading.timeout_s} s", None
     (run_dir / "grade.log").write_text(output)
     result = GradeReport.load(run_dir)
     if code not in (0, 1) or result is None:  # 0 all passed, 1 some failed; others: pytest itself broke
-        result = GradeReport(profile=profile, grading_error=f"pytest exited {code}: {output[-800:]}")
+        result = GradeReport(profile=grading.profile, grading_error=f"pytest exited {code}: {output[-800:]}")
         result.save(run_dir)
     return result
 
@@ -59,10 +83,13 @@ def graded_profiles(folders: Folders, students: list[str], asked: str | None) ->
 class GradeStage:
     verb = "grade"
 
-    def __init__(self, assignment: Assignment, settings: Settings, folders: Folders, students: list[str]):
-        """Raises ProfileMismatch when settings.profile differs from a run's (None grades each with its own)."""
-        self.assignment, self.settings, self.folders = assignment, settings, folders
+    def __init__(self, assignment: Assignment, settings: Settings, folders: Folders, students: list[str],
+                 variants: dict[str, Variant] | None = None, items: tuple[str, ...] = ()):
+        """Raises ProfileMismatch when settings.profile differs from a run's (None grades each with its own).
+        `variants`: the students' (default: the course's stored ones); `items`: grade only these."""
+        self.assignment, self.settings, self.folders, self.items = assignment, settings, folders, items
         self.profiles = graded_profiles(folders, students, settings.profile)
+        self.sheets = variant_sheets(assignment, folders, variants)
         self.ready = Ready(assignment.catalog(), settings.data_root, settings.unsandboxed)
         self.label = f"grade {assignment.name}"
 
@@ -71,21 +98,22 @@ class GradeStage:
 
     def settled(self, student: str) -> GradeReport | None:
         run = RunRecord.load(self.run_dir(student))
-        if run is not None and run.status == SANDBOX_FAILED:   # the machinery's failure: staff's, not a zero
-            report = GradeReport(profile=self.profiles[student],
-                                 grading_error=f"the run did not complete on our side: {run.reason[:300]}")
-            report.save(self.run_dir(student))
-            return report
-        return None
+        why = _not_gradable(run, self.sheets.get(student))
+        if not why:
+            return None
+        report = GradeReport(profile=self.profiles[student], grading_error=why)   # staff's, never a zero
+        report.save(self.run_dir(student))
+        return report
 
     def work(self, student: str, remote: bool, same_machine: bool) -> Work:
         run_dir, profile = self.run_dir(student), self.profiles[student]
         run = RunRecord.load(run_dir)
         seed = run.seed if run is not None and run.input_sha256 else self.settings.seed   # what the notebook ran with
+        sheet = self.sheets.get(student)
+        grading = Grading(self.settings.data_root, profile, seed, sheet.to_json() if sheet else "", self.items)
         if remote:
-            return Work(grade_packed, (self.assignment, student, transfer.pack(run_dir), self.settings.data_root,
-                                       profile, seed))
-        return Work(_grade_here, (self.assignment, run_dir, self.settings.data_root, profile, seed))
+            return Work(grade_packed, (self.assignment, student, transfer.pack(run_dir), grading))
+        return Work(grade_one, (self.assignment, run_dir, grading))
 
     def take(self, student: str, outcome: object) -> GradeReport | Refused:
         """The grade report; a remote one is checked and written into the run folder here."""
@@ -122,14 +150,34 @@ class GradeStage:
         return second
 
 
-def _grade_here(assignment: Assignment, run_dir: Path, data_root: Path, profile: str, seed: int) -> GradeReport:
-    return grade_one(assignment, run_dir, data_root=data_root, profile=profile, seed=seed)
+def variant_sheets(assignment: Assignment, folders: Folders, variants: dict[str, Variant] | None) -> dict[str, VariantSheet]:
+    """Each student's variant sheet: their stored values and the others' (empty without `[variants]`)."""
+    book = assignment.variant_book()
+    if book is None:
+        return {}
+    printed = book.printed()
+    if variants is None:
+        variants = {"solution": printed} if folders.solution else book.students
+    return {s: VariantSheet.of(s, variants, printed) for s in variants}
 
 
-def grade_packed(assignment: Assignment, student: str, run_folder: bytes, data_root: Path, profile: str, seed: int):
+def _not_gradable(run: RunRecord | None, sheet: VariantSheet | None) -> str:
+    """Why a run cannot be graded for reasons of ours: the machinery failed, or it was made with another
+    variant than the stored one (re-rolled since)."""
+    if run is not None and run.status == SANDBOX_FAILED:
+        return f"the run did not complete on our side: {run.reason[:300]}"
+    if run is None or sheet is None or "VARIANT_SEED" not in run.parameters:
+        return ""
+    if run.parameters["VARIANT_SEED"] != sheet.seed:
+        return (f"the run used variant seed {run.parameters['VARIANT_SEED']}, the stored variant is seed {sheet.seed} "
+                f"(re-rolled since?): run this student again before grading")
+    return ""
+
+
+def grade_packed(assignment: Assignment, student: str, run_folder: bytes, grading: Grading):
     """On a cluster worker: grade one run; return grade.json's and grade.log's text and the worker's name."""
     with tempfile.TemporaryDirectory(prefix="gk-grade-") as tmp:
         run_dir = Path(tmp) / student / assignment.name
         transfer.unpack(run_folder, run_dir, budget_bytes=1 << 40)
-        grade_one(assignment, run_dir, data_root=data_root, profile=profile, seed=seed)
+        grade_one(assignment, run_dir, grading)
         return (run_dir / GRADE_FILE).read_text(), (run_dir / "grade.log").read_text(), worker_name()

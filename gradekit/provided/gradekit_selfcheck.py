@@ -190,6 +190,19 @@ class Report(dict):
         return f"<self-check: {ready} of {len(self)} items ready>"
 
 
+def _say_variant(namespace: dict) -> None:
+    """An assignment with per-student numbers: whose numbers this notebook works with."""
+    if "VARIANT_SEED" not in namespace:
+        return
+    seed, values = namespace.get("VARIANT_SEED"), namespace.get("VARIANT")
+    if not seed:
+        print("  your variant: VARIANT_SEED is 0, the printed example's numbers: set your own seed (the course gives "
+              "it to you) in the parameters cell; the grader uses yours")
+        return
+    shown = f": {json.dumps(values, sort_keys=True)[:300]}" if isinstance(values, dict) else ""
+    print(f"  your variant: seed {seed} (student {namespace.get('STUDENT_ID') or '?'}){shown}")
+
+
 def run(folder, namespace: dict, which: str | None = None, checks_dir=None) -> Report:
     """Check the items (all, or those `which` names) and print a line per item."""
     here = Path(checks_dir) if checks_dir else Path(__file__).parent
@@ -205,6 +218,7 @@ def run(folder, namespace: dict, which: str | None = None, checks_dir=None) -> R
     if not items:
         print(f"self-check: no item is called {which!r} (items: {', '.join(i['id'] for i in checks['items'])})")
     started, report = time.time(), Report()
+    _say_variant(namespace)
     width = max((len(i["id"]) for i in items), default=0)
     for item in items:
         problems = check_item(item, folder, answers, namespace, checks.get("file_limit_mb")) if item["evidence"] else None

@@ -41,12 +41,15 @@ class Job:
     manifest: dict = field(default_factory=dict)   # the datasets as the students' helper loads them
     threads: int = os.cpu_count() or 1
     tasks: TaskPlan = field(default_factory=TaskPlan)
+    variant: dict = field(default_factory=dict)       # STUDENT_ID, VARIANT_SEED, VARIANT: the stored variant
+    course_files: dict = field(default_factory=dict)  # file name -> text the course puts beside the notebook
 
     def fingerprint(self) -> str:
         """Changes when the input, the kit or the run's settings change: the key for skipping reruns."""
         digest = hashlib.sha256(f"{__version__}|{self.profile}|{self.seed}|{self.device}".encode())
         digest.update(json.dumps(self.manifest, sort_keys=True).encode())
         digest.update(json.dumps(self.tasks.to_dict(), sort_keys=True).encode())
+        digest.update(json.dumps([self.variant, self.course_files], sort_keys=True).encode())
         if self.submission.is_dir():
             for path in sorted(p for p in self.submission.rglob("*") if p.is_file() and not p.is_symlink()):
                 digest.update(str(path.relative_to(self.submission)).encode())
@@ -55,7 +58,7 @@ class Job:
 
     def parameters(self, output_dir: Path) -> dict:
         return {"DATA_ROOT": str(self.data_root), "OUTPUT_DIR": str(output_dir), "DEVICE": self.device,
-                "PROFILE": self.profile, "SEED": self.seed}
+                "PROFILE": self.profile, "SEED": self.seed, **self.variant}
 
 
 def run(job: Job) -> RunRecord:
@@ -71,7 +74,7 @@ def run(job: Job) -> RunRecord:
         record.warnings.append(sandbox.NO_SANDBOX_WARNING)
     log = ""
     try:
-        notebook, warnings = stage_submission(job.submission, job.assignment, staging, job.manifest)
+        notebook, warnings = stage_submission(job.submission, job.assignment, staging, job.manifest, job.course_files)
         record.warnings += warnings
         log = _execute(job, staging, notebook, record)
     except NotebookProblem as problem:

@@ -15,6 +15,7 @@ from pathlib import Path
 from gradekit.batch.driver import Ready, Work
 from gradekit.batch.settings import Settings
 from gradekit.course import Assignment, Folders
+from gradekit.course.variants import Variant
 from gradekit.data import store
 from gradekit.platform import atomic, transfer
 from gradekit.platform.executors import Failed, Refused, worker_name, worker_slots
@@ -31,13 +32,34 @@ def make_job(assignment: Assignment, student: str, submission: Path, dest: Path,
                        catalog.manifest(), threads=settings.threads(width), tasks=assignment.tasks())
 
 
+def variant_module(assignment: Assignment) -> dict[str, str]:
+    """The assignment's variants module, beside the notebook as the release has it (a notebook may import it)."""
+    policy = assignment.variant_policy()
+    path = assignment.source_notebook.parent / policy.module_file if policy else None
+    return {path.name: path.read_text()} if path is not None and path.is_file() else {}
+
+
+def stored_variants(assignment: Assignment, folders: Folders) -> dict[str, Variant]:
+    """Each student's stored variant (made and stored now for students who have none); the instructor's
+    solution runs the printed example. Empty without `[variants]`."""
+    book = assignment.variant_book()
+    if book is None:
+        return {}
+    if folders.solution:
+        return {"solution": book.printed()}
+    book.ensure(folders.students())
+    return dict(book.students)
+
+
 class RunStage:
     verb = "run"
 
     def __init__(self, assignment: Assignment, settings: Settings, folders: Folders, width: int = 1,
-                 force: bool = False):
-        """`folders`: where the submissions are and where the runs go; `width`: submissions at once."""
+                 force: bool = False, variants: dict[str, Variant] | None = None):
+        """`folders`: where the submissions are and where the runs go; `width`: submissions at once;
+        `variants`: the students' (default: the course's stored ones, made before the batch for new students)."""
         self.assignment, self.settings, self.folders, self.force, self.width = assignment, settings, folders, force, width
+        self.variants = stored_variants(assignment, folders) if variants is None else variants
         self.ready = Ready(assignment.catalog(), settings.data_root, settings.unsandboxed)
         self.label = f"run {assignment.name}"
         self.jobs: dict[str, execute.Job] = {}
@@ -48,6 +70,9 @@ class RunStage:
     def settled(self, student: str) -> RunRecord | None:
         job = make_job(self.assignment, student, self.folders.submission(student), self.folders.run(student),
                        self.settings, self.width)
+        variant = self.variants.get(student)
+        if variant is not None:   # injected as parameters; the module beside the notebook, as the release has it
+            job = dataclasses.replace(job, variant=variant.parameters(), course_files=variant_module(self.assignment))
         self.jobs[student] = job
         previous = RunRecord.load(job.dest)
         if not self.force and previous is not None and previous.input_sha256 == job.fingerprint():

@@ -88,9 +88,11 @@ def find_notebook(folder: Path, assignment: str) -> Path | None:
     return found[0] if len(found) == 1 else None
 
 
-def stage_submission(submission: Path, assignment: str, staging: Staging, manifest: dict) -> tuple[Path, list[str]]:
-    """Copy the hand-in into work/ with the kit's own provided files; return the staged notebook and
-    warnings. Raises NotebookProblem when there is nothing to run."""
+def stage_submission(submission: Path, assignment: str, staging: Staging, manifest: dict,
+                     course_files: dict[str, str] | None = None) -> tuple[Path, list[str]]:
+    """Copy the hand-in into work/ with the kit's own provided files and the course's (`course_files`: name ->
+    text, e.g. the variants' module); return the staged notebook and warnings. Raises NotebookProblem when
+    there is nothing to run."""
     from gradekit.records import INVALID_NOTEBOOK, NO_NOTEBOOK
 
     notebook = find_notebook(submission, assignment) if submission.is_dir() else None
@@ -106,6 +108,9 @@ def stage_submission(submission: Path, assignment: str, staging: Staging, manife
                                                 f"{type(exc).__name__}: {str(exc)[:300]}") from None
     warnings = _copy_regular(submission, staging.work)
     provided.write(staging.work, manifest)   # whatever the student did to them, the runner's copies are used
+    for name, text in (course_files or {}).items():
+        (staging.work / name).unlink(missing_ok=True)   # never written through a link the student planted
+        (staging.work / name).write_text(text)
     if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
         warnings.append("no cell tagged 'parameters': the runner's values were injected at the top")
     # every cell gets an id (nbformat 4.5): the run's events name cells by it

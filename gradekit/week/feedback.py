@@ -18,6 +18,7 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;pad
 .full{background:#e8f5e9}.part{background:#fff8e1}.zero{background:#ffebee}.warn{background:#fff3cd;padding:.6em;border-radius:4px}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0}td.pts{white-space:nowrap;text-align:right}</style>
 <h1>{{ a.title }}</h1><p>Student: <b>{{ student }}</b> · profile: {{ run.profile if run else "?" }} · auto-graded: <b>{{ "%g"|format(grade.total) }} / {{ "%g"|format(grade.max) }}</b></p>
+{% if variant %}<p>Your variant: seed <b>{{ variant.seed }}</b>; your values: <code>{{ variant.values|tojson }}</code></p>{% endif %}
 {% if run is none %}<p class=warn>Your submission has not been run yet.</p>
 {% else %}
 {% if run.status != "ok" %}<p class=warn>Your notebook did not run cleanly: <b>{{ run.status }}</b>: {{ run.reason }}</p>{% endif %}
@@ -105,7 +106,13 @@ def write_feedback(assignment, run_dir: Path, marks, manual: list[dict], path: P
     plots = _plots(run_dir, marks.run) if policy.plots else []
     atomic.write_text(path, render(_PAGE, a=assignment, student=marks.student, run=marks.run, grade=marks.grade,
                                    manual=rows, late=marks.lateness, marks=marks, plots=plots, policy=policy,
-                                   log=log_tail(run_dir, policy.log_lines)))
+                                   log=log_tail(run_dir, policy.log_lines), variant=stored_variant(assignment, marks.student)))
+
+
+def stored_variant(assignment, student: str):
+    """The student's own variant (gradekit.course.variants.Variant) as stored, or None."""
+    book = assignment.variant_book()
+    return book.students.get(student) if book is not None else None
 
 
 _MARKDOWN_SPECIAL = set("\\`*_[]|$#<>&{}!~")

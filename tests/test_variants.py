@@ -1,0 +1,139 @@
+"""Per-student variants ([variants]): seeds from the course secret, values made once and stored, injected
+as parameters, read by the graders; a classmate's numbers flagged with a reason; one student re-rolled; the
+solution on several variants. On the tiny course's `vary` assignment (the product of a student's a and b)."""
+from __future__ import annotations
+
+import csv
+import json
+
+import nbformat
+import pytest
+
+from conftest import gradekit, tiny_course
+from gradekit.course.variants import VariantPolicy, compute, derive_seed
+from gradekit.errors import DeclarationError, VariantError
+
+
+def test_seeds_are_keyed_by_secret_student_assignment_and_roll():
+    seed = derive_seed(b"k" * 32, "a2", "s001")
+    assert seed == derive_seed(b"k" * 32, "a2", "s001") and 0 < seed < 2**31
+    others = {derive_seed(b"k" * 32, "a2", "s002"), derive_seed(b"k" * 32, "a3", "s001"),
+              derive_seed(b"k" * 32, "a2", "s001", roll=1), derive_seed(b"j" * 32, "a2", "s001")}
+    assert seed not in others and len(others) == 4
+
+
+def test_declaration_and_values_are_checked(tmp_path):
+    assert VariantPolicy.declared({}, "a.toml") is None
+    with pytest.raises(DeclarationError, match="items must name"):
+        VariantPolicy.declared({"variants": {"function": "v.py:f"}}, "a.toml")
+    with pytest.raises(DeclarationError, match="file.py:name"):
+        VariantPolicy.declared({"variants": {"function": "v:f", "items": ["q1.*"]}}, "a.toml")
+    policy = VariantPolicy.declared({"variants": {"function": "v.py:f", "items": ["q1.*", "q2.a"]}}, "a.toml")
+    assert policy.touches("q1.output") and policy.touches("q2.a") and not policy.touches("q2.b")
+    (tmp_path / "v.py").write_text("import math\ndef f(seed):\n    return {'w': [0.5, math.nan]} if seed else {'w': [0.5]}\n")
+    assert compute(tmp_path, policy, 0) == {"w": [0.5]}
+    with pytest.raises(VariantError, match="finite numbers"):
+        compute(tmp_path, policy, 1)
+
+
+def _hand_in(course, student: str, product: str | None = None) -> None:
+    """The release's notebook handed in; `product` replaces the computed answer (a hand-typed number)."""
+    nb = nbformat.read(course / "source" / "vary" / "vary.ipynb", as_version=4)
+    if product is not None:
+        nb.cells[-1].source = f'submit.answer("vary.product", {product})'
+    folder = course / "submitted" / student / "vary"
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / "vary.ipynb")
+
+
+def _grade_items(course, student: str) -> dict:
+    return json.loads((course / "autograded" / student / "vary" / "grade.json").read_text())["items"][0]
+
+
+@pytest.fixture(scope="module")
+def vary(tmp_path_factory):
+    """Three students: honest, one who typed ann's product, one who typed the printed example's."""
+    course, data = tiny_course(tmp_path_factory.mktemp("vary") / "course", [])
+    _hand_in(course, "ann")
+    (course / "roster.csv").write_text("student,name,email\nann,Ann A,ann@x\nbob,Bob B,bob@x\ncyd,Cyd C,cyd@x\n")
+    made = gradekit("variants", "vary", cwd=course)
+    book = json.loads((course / "variants" / "vary.json").read_text())["students"]
+    ann = book["ann"]["values"]
+    _hand_in(course, "bob", str(ann["a"] * ann["b"]))
+    _hand_in(course, "cyd", "21")
+    for step in ("run", "grade"):
+        gradekit(step, "vary", "--jobs", "2", "--data-root", str(data), cwd=course)
+    marks = gradekit("marks", "vary", cwd=course, check=False)
+    return course, data, book, made.stdout, marks
+
+
+def test_every_student_of_the_roster_gets_a_stored_variant(vary):
+    course, _, book, out, _ = vary
+    assert sorted(book) == ["ann", "bob", "cyd"] and "3 students hold a variant (3 new" in out
+    seeds = {s: v["seed"] for s, v in book.items()}
+    assert len(set(seeds.values())) == 3 and 0 not in seeds.values()
+    rows = list(csv.DictReader((course / "marks" / "vary_variants.csv").open()))
+    assert [(r["student"], int(r["seed"]), json.loads(r["values"])) for r in rows] == [
+        (s, book[s]["seed"], book[s]["values"]) for s in ("ann", "bob", "cyd")]
+    assert (course / ".gradekit" / "course_secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_run_injects_the_stored_variant_and_the_notebook_shows_it(vary):
+    course, _, book, _, _ = vary
+    run = json.loads((course / "autograded" / "ann" / "vary" / "run.json").read_text())
+    assert run["parameters"]["STUDENT_ID"] == "ann"
+    assert run["parameters"]["VARIANT_SEED"] == book["ann"]["seed"]
+    assert run["parameters"]["VARIANT"] == book["ann"]["values"]
+    executed = (course / "autograded" / "ann" / "vary" / "vary.ipynb").read_text()
+    a, b = book["ann"]["values"]["a"], book["ann"]["values"]["b"]
+    assert f"your numbers: a = {a}, b = {b}" in executed
+
+
+def test_own_numbers_pass_and_a_classmates_are_flagged(vary):
+    course = vary[0]
+    assert _grade_items(course, "ann")["points"] == 2
+    bob = _grade_items(course, "bob")
+    assert bob["points"] == 0 and "another student's variant, not for yours" in bob["reason"]
+    assert "ann" not in bob["reason"], "the student's reason names no classmate"
+    assert bob["flag"] == "the product a × b matches ann's variant"
+    cyd = _grade_items(course, "cyd")
+    assert cyd["points"] == 0 and "printed example" in cyd["reason"] and cyd["flag"]
+    sheet = {r["student"]: r for r in csv.DictReader((course / "marks" / "vary.csv").open())}
+    assert "FLAGGED: vary.product: the product a × b matches ann's variant" in sheet["bob"]["notes"]
+    assert "FLAGGED" not in sheet["ann"]["notes"]
+    page = (course / "feedback" / "ann" / "vary.html").read_text()
+    assert f"seed <b>{vary[2]['ann']['seed']}</b>" in page
+
+
+@pytest.mark.slow   # 10 s: two more runs and grades
+def test_values_stay_put_and_one_student_is_rerolled(vary):
+    course, data, book, _, _ = vary
+    stored = (course / "variants" / "vary.json").read_bytes()
+    gradekit("variants", "vary", cwd=course)
+    assert (course / "variants" / "vary.json").read_bytes() == stored, "a second call changes no variant"
+    run_json = course / "autograded" / "ann" / "vary" / "run.json"
+    before = run_json.read_bytes()
+    gradekit("run", "vary", "--students", "ann", "--data-root", str(data), cwd=course)
+    assert run_json.read_bytes() == before, "same variant, same input: the run is not made again"
+    gradekit("variants", "vary", "--reroll", "ann", cwd=course)
+    after = json.loads((course / "variants" / "vary.json").read_text())["students"]
+    assert after["ann"]["roll"] == 1 and after["ann"]["seed"] != book["ann"]["seed"]
+    assert {s: after[s] for s in ("bob", "cyd")} == {s: book[s] for s in ("bob", "cyd")}
+    gradekit("grade", "vary", "--student", "ann", "--data-root", str(data), cwd=course)
+    report = json.loads((course / "autograded" / "ann" / "vary" / "grade.json").read_text())
+    assert "re-rolled since?" in report["grading_error"], "a run of the old variant is never graded as the new"
+    gradekit("run", "vary", "--students", "ann", "--data-root", str(data), cwd=course)
+    gradekit("grade", "vary", "--student", "ann", "--data-root", str(data), cwd=course)
+    assert _grade_items(course, "ann")["points"] == 2
+
+
+@pytest.mark.slow   # 40 s: five variants run and graded
+def test_the_solution_earns_every_point_on_each_variant(vary, tmp_path):
+    course, data = vary[0], vary[1]
+    done = gradekit("solve", "vary", "--variants", "5", "--data-root", str(data), cwd=course, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = json.loads(done.stdout)["variants"]
+    assert [v["name"] for v in found] == [f"variant-{i:02d}" for i in range(1, 6)]
+    assert all(v["total"] == v["max"] == 2 and not v["lost"] for v in found)
+    assert len({v["seed"] for v in found}) == 5
+    assert "5 of 5 variants earn every point" in done.stderr
