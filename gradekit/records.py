@@ -22,6 +22,8 @@ OUTCOMES = (OK, ERROR, TIMEOUT, KERNEL_DIED, EXITED_EARLY, NO_NOTEBOOK, INVALID_
 FORMAT = 2            # bump when a field changes meaning; older files are read as far as they fit
 RUN_FILE, GRADE_FILE = "run.json", "grade.json"
 
+PRINTED_EXAMPLE = "the printed example"   # the variant of seed 0: the numbers the notebook prints
+
 # what an item's grading came to
 PASSED, FAILED, NEEDS_ATTENTION = "passed", "failed", "needs attention"
 
@@ -153,7 +155,7 @@ class ItemResult:
     reason: str = ""              # for the student: never an expected value
     detail: str = ""              # for staff: what went wrong in the grader
     test: str = ""
-    flag: str = ""                # for staff: why a person should look (an answer of a classmate's variant)
+    matches: str = ""             # for staff: the other variant (a classmate, the printed example) it is right for
 
     @property
     def needs_attention(self) -> bool:
@@ -191,6 +193,18 @@ class GradeReport:
     @property
     def max(self) -> float:
         return sum(i.max for i in self.items)
+
+    @property
+    def flags(self) -> list[str]:
+        """Wrong answers that are right for one other variant (a classmate's, the printed example's), when that
+        variant explains two or more items, or every item: for staff to look at. One number alone can match
+        a classmate's by chance; several rarely do."""
+        matched: dict[str, list[str]] = {}
+        for item in self.items:
+            if item.matches:
+                matched.setdefault(item.matches, []).append(item.id)
+        return [f"answers right for {'the variant of ' if who != PRINTED_EXAMPLE else ''}{who}, not for this "
+                f"student's: {', '.join(ids)}" for who, ids in matched.items() if len(ids) >= 2 or len(ids) == len(self.items)]
 
     @property
     def attention(self) -> list[str]:

@@ -12,6 +12,7 @@ import pytest
 from conftest import gradekit, tiny_course
 from gradekit.course.variants import VariantPolicy, compute, derive_seed
 from gradekit.errors import DeclarationError, VariantError
+from gradekit.records import GradeReport, ItemResult
 
 
 def test_seeds_are_keyed_by_secret_student_assignment_and_roll():
@@ -34,6 +35,13 @@ def test_declaration_and_values_are_checked(tmp_path):
     assert compute(tmp_path, policy, 0) == {"w": [0.5]}
     with pytest.raises(VariantError, match="finite numbers"):
         compute(tmp_path, policy, 1)
+
+
+def test_one_chance_match_is_not_flagged_two_of_the_same_variant_are():
+    items = [ItemResult(f"q1.{i}", 1, matches=m) for i, m in enumerate(["ann", "", "", "bob", ""])]
+    assert GradeReport(items).flags == [], "one number can match a classmate's by chance"
+    items[2].matches = "ann"
+    assert GradeReport(items).flags == ["answers right for the variant of ann, not for this student's: q1.0, q1.2"]
 
 
 def _hand_in(course, student: str, product: str | None = None) -> None:
@@ -93,13 +101,15 @@ def test_own_numbers_pass_and_a_classmates_are_flagged(vary):
     course = vary[0]
     assert _grade_items(course, "ann")["points"] == 2
     bob = _grade_items(course, "bob")
-    assert bob["points"] == 0 and "another student's variant, not for yours" in bob["reason"]
+    assert bob["points"] == 0 and "right for other numbers than yours" in bob["reason"]
     assert "ann" not in bob["reason"], "the student's reason names no classmate"
-    assert bob["flag"] == "the product a × b matches ann's variant"
+    assert bob["matches"] == "ann"
     cyd = _grade_items(course, "cyd")
-    assert cyd["points"] == 0 and "printed example" in cyd["reason"] and cyd["flag"]
+    assert cyd["points"] == 0 and "right for the printed example's numbers" in cyd["reason"]
+    assert cyd["matches"] == "the printed example"
     sheet = {r["student"]: r for r in csv.DictReader((course / "marks" / "vary.csv").open())}
-    assert "FLAGGED: vary.product: the product a × b matches ann's variant" in sheet["bob"]["notes"]
+    assert "FLAGGED: answers right for the variant of ann, not for this student's: vary.product" in sheet["bob"]["notes"]
+    assert "FLAGGED: answers right for the printed example, not for this student's" in sheet["cyd"]["notes"]
     assert "FLAGGED" not in sheet["ann"]["notes"]
     page = (course / "feedback" / "ann" / "vary.html").read_text()
     assert f"seed <b>{vary[2]['ann']['seed']}</b>" in page

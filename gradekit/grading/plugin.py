@@ -210,7 +210,7 @@ def pytest_runtest_makereport(item, call):
         exc = call.excinfo.value
         if _is_check(exc):
             entry.points, entry.status, entry.reason = 0.0, FAILED, _first_line(exc)
-            entry.flag = getattr(exc, "flag", "")   # a classmate's variant: for staff to look at
+            entry.matches = getattr(exc, "matches", "")   # right for another variant: for staff, in the sheet
         else:  # the grader's own failure: never the student's zero
             entry.points, entry.status, entry.reason = 0.0, NEEDS_ATTENTION, STAFF_WILL_LOOK
             entry.detail = f"{type(exc).__name__}: {str(exc)[:300]}"

@@ -14,17 +14,17 @@ from dataclasses import asdict, dataclass, field
 
 from gradekit.course.variants import Variant
 from gradekit.grading.failures import GraderProblem, ItemFailed
+from gradekit.records import PRINTED_EXAMPLE as PRINTED
 
-PRINTED = "the printed example"
 
+class OtherVariant(ItemFailed):
+    """The answer is wrong for the student's own variant and right for another's: no points; `matches` (the
+    classmate, or the printed example) is for staff, who see it in the mark sheet when several of a student's
+    answers match the same other variant (one number can match by chance; several rarely do)."""
 
-class CopiedAnswer(ItemFailed):
-    """The answer is right for another student's variant, not for the student's own: no points, and a flag
-    for staff (`flag` names the variant it matches; the student's reason names nobody)."""
-
-    def __init__(self, reason: str, flag: str):
+    def __init__(self, reason: str, matches: str):
         super().__init__(reason)
-        self.flag = flag
+        self.matches = matches
 
 
 @dataclass(frozen=True)
@@ -59,11 +59,11 @@ class VariantSheet:
             return
         match = next((who for who, values in self.others.items() if agrees(values)), None)
         if match == PRINTED:
-            raise CopiedAnswer(f"{what} is the answer for the printed example's numbers, not for your own variant "
-                               f"(seed {self.seed})", f"{what} matches {PRINTED}")
-        if match is not None:
-            raise CopiedAnswer(f"{what} is the answer for another student's variant, not for yours (seed "
-                               f"{self.seed}); flagged for staff to look at", f"{what} matches {match}'s variant")
+            raise OtherVariant(f"{what} is right for the printed example's numbers, not for your variant (seed "
+                               f"{self.seed})", match)
+        if match is not None:   # the student's reason names nobody
+            raise OtherVariant(f"{what} is wrong for your variant (seed {self.seed}) and right for other numbers "
+                               f"than yours: use your own", match)
         raise ItemFailed(wrong or f"{what} is wrong for your variant (seed {self.seed})")
 
 

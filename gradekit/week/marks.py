@@ -203,7 +203,7 @@ def collect(assignment: Assignment, autograded: Path, students: list[str]) -> tu
 
 def notes(grade: GradeReport, run: RunRecord | None) -> str:
     parts = [f"NEEDS ATTENTION: {a[:200]}" for a in grade.attention]
-    parts += [f"FLAGGED: {i.id}: {i.flag[:200]}" for i in grade.items if i.flag]
+    parts += [f"FLAGGED: {f[:300]}" for f in grade.flags]
     if run is None:
         parts.append("never run")
     else:

@@ -94,7 +94,7 @@ def item_table(sheet) -> list[dict]:
 def outcomes(sheet) -> list[tuple[str, int]]:
     counted = Counter(sm.status for sm in sheet.students.values())
     counted["needs attention"] = sum(1 for sm in sheet.students.values() if sm.grade.attention)
-    counted["flagged"] = sum(1 for sm in sheet.students.values() if any(i.flag for i in sm.grade.items))
+    counted["flagged: another variant's answers"] = sum(1 for sm in sheet.students.values() if sm.grade.flags)
     order = list(OUTCOMES)
     return [(k, counted.get(k, 0)) for k in order] + sorted((k, v) for k, v in counted.items() if k not in order)
 
