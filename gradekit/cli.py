@@ -54,6 +54,7 @@ def _authoring_parsers(sub) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     p.add_argument("--variants", type=int, default=0, metavar="N",
                    help="also run the solution on N variants ([variants]): each must earn every point of its items")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="--variants: variants run in parallel")
     _settings_args(p)
     p = _command(sub, "try", "run and grade one notebook exactly as the batch would; print what the sheet would say")
     p.add_argument("notebook", type=Path, help="the notebook (files the assignment's hand_in names are taken from beside it)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import importlib.util
 
 import nbformat
 import pytest
@@ -147,3 +148,48 @@ def test_the_solution_earns_every_point_on_each_variant(vary, tmp_path):
     assert all(v["total"] == v["max"] == 2 and not v["lost"] for v in found)
     assert len({v["seed"] for v in found}) == 5
     assert "5 of 5 variants earn every point" in done.stderr
+
+
+@pytest.mark.slow   # 60 s: ECE4179 2022 A2's Q1 task run and graded for two students
+def test_ece4179_2022_a2_q1_a_classmates_weights_are_flagged(course, data_root):
+    """Q1 by hand with per-student weights: erin types alice's five numbers into her own notebook."""
+    from gradekit.authoring.solve import trimmed
+    from gradekit.batch.driver import drive
+    from gradekit.batch.settings import Settings
+    from gradekit.course import Course
+    from gradekit.grading.stage import GradeStage
+    from gradekit.platform.executors import LocalPool
+    from gradekit.run.stage import RunStage
+
+    assignment = Course(course).assignment("ece4179_2022_a2")
+    (course / ".gradekit").mkdir()
+    (course / ".gradekit" / "course_secret").write_text("03" * 32)   # seeds where the two differ in every weight asked
+    book = assignment.variant_book()
+    book.ensure(["alice", "erin"])
+    alice_nb = trimmed(assignment, book.policy.tasks)
+    for student in ("alice", "erin"):
+        (course / "submitted" / student / assignment.name).mkdir(parents=True)
+    nbformat.write(alice_nb, course / "submitted" / "alice" / assignment.name / assignment.notebook_name)
+    w = book.students["alice"].values
+    spec = importlib.util.spec_from_file_location("q1_graders", course / "grader_tests" / assignment.name / "test_q1_q2_calculations.py")
+    graders = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(graders)
+    q1 = graders.q1(w)
+    assert w["w25"] != book.students["erin"].values["w25"]
+    copied = {"output": q1["output"], "bce_y0": q1["bce_y0"], "bce_y1": q1["bce_y1"],
+              "w36_updated": w["w36"] - 0.01 * q1["grad_w36"], "w25_updated": w["w25"] - 0.01 * q1["grad_w25"]}
+    erin_nb = trimmed(assignment, book.policy.tasks)
+    code = next(c for c in erin_nb.cells if 'submit.answer("q1.output"' in c.source)
+    code.source = "\n".join(f'submit.answer("q1.{k}", {round(v, 4)})' for k, v in copied.items())
+    nbformat.write(erin_nb, course / "submitted" / "erin" / assignment.name / assignment.notebook_name)
+
+    settings, folders, students = Settings(data_root=data_root, profile="smoke"), assignment.folders(), ["alice", "erin"]
+    runs = drive(RunStage(assignment, settings, folders, 2), students, LocalPool(2))
+    assert runs["erin"].parameters["VARIANT"] == book.students["erin"].values
+    grades = drive(GradeStage(assignment, settings, folders, students, items=book.policy.items), students, LocalPool(2))
+    assert grades["alice"].total == grades["alice"].max == 7.5, [(i.id, i.reason) for i in grades["alice"].items]
+    erin = {i.id: i for i in grades["erin"].items}
+    assert len(erin) == 5 and all(i.points == 0 and i.matches == "alice" for i in erin.values()), erin
+    assert "alice" not in " ".join(i.reason for i in erin.values())
+    assert grades["erin"].flags == ["answers right for the variant of alice, not for this student's: "
+                                    "q1.1.output, q1.2.bce_y0, q1.3.bce_y1, q1.4.w36, q1.5.w25"]

@@ -14,7 +14,8 @@ import nbformat
 from gradekit.authoring.graders import collect_items
 from gradekit.course import Assignment
 from gradekit.course.tasks import TaskDeclarationError, TaskPlan, matches, submitted
-from gradekit.errors import DeclarationError
+from gradekit.course.variants import PRINTED, compute, item_matches
+from gradekit.errors import DeclarationError, VariantError
 
 # nbgrader's schema (nbgraderformat/v3.json): ids are letters, digits, _ and -
 NBGRADER_ID = re.compile(r"^[a-zA-Z0-9_\-]+$")
@@ -176,6 +177,31 @@ def _count_points(assignment: Assignment, report: Report, code: str) -> None:
         return
     report.auto_points = sum(item["points"] for item in items)
     _check_public(items, code, report)
+    _check_variants(assignment, items, report)
+
+
+def _check_variants(assignment: Assignment, items: list[dict], report: Report) -> None:
+    """`[variants]`: the function gives storable values, the same twice for a seed; its items and tasks exist."""
+    try:
+        policy = assignment.variant_policy()
+    except DeclarationError:   # reported with the declaration's problems
+        return
+    if policy is None:
+        return
+    source = assignment.source_notebook.parent
+    try:
+        for seed in (PRINTED, 1, 2):
+            if compute(source, policy, seed) != compute(source, policy, seed):
+                report.errors.append(f"assignment.toml [variants]: {policy.function}({seed}) gives other values each call")
+    except VariantError as exc:
+        report.errors.append(f"assignment.toml [variants]: {exc}")
+    for pattern in policy.items:
+        if not any(item_matches(item["id"], [pattern]) for item in items):
+            report.errors.append(f"assignment.toml [variants] items: '{pattern}' is no item of the graders")
+    tasks = {start.name for start in assignment.tasks().starts}
+    for name in policy.tasks:
+        if name not in tasks:
+            report.errors.append(f"assignment.toml [variants] tasks: '{name}' is not a task of [tasks]")
 
 
 PUBLIC_KINDS = {"model": "model", "state_dict": "state_dict", "arrays": "arrays"}   # else an answer (or a function)

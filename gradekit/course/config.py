@@ -151,6 +151,13 @@ class Assignment:
         policy = self.variant_policy()
         return VariantBook.open(self.course.root, self.name, policy) if policy else None
 
+    def course_files(self) -> dict[str, str]:
+        """Files the course puts beside a student's notebook when it runs (name -> text): the variants module,
+        as the release has it, so that a notebook may import it."""
+        policy = self.variant_policy()
+        path = self.source_notebook.parent / policy.module_file if policy else None
+        return {path.name: path.read_text()} if path is not None and path.is_file() else {}
+
     def hand_in(self) -> frozenset[str]:
         """`hand_in = [...]`: files besides the notebook that students hand in."""
         names = self.declaration.get("hand_in", [])

@@ -179,7 +179,8 @@ def student_code(run_dir, data_root, datasets, assignment, profile):
     from gradekit.grading.student_code import StudentCode
 
     # the student's functions run under the memory and process limits of their own run
-    code = StudentCode(run_dir, data_root, manifest=datasets.catalog.manifest(), limits=assignment.limits[profile])
+    code = StudentCode(run_dir, data_root, manifest=datasets.catalog.manifest(), limits=assignment.limits[profile],
+                       course_files=assignment.course_files())
     yield code
     code.close()
 

@@ -41,9 +41,9 @@ class Call:
 
 class StudentCode:
     def __init__(self, run_dir: Path, data_root: Path, timeout_s: float = 120, manifest: dict | None = None,
-                 limits: Limits = Limits()):
+                 limits: Limits = Limits(), course_files: dict[str, str] | None = None):
         self.run_dir, self.data_root, self.timeout_s, self.limits = run_dir, data_root, timeout_s, limits
-        self.manifest = manifest or {}
+        self.manifest, self.course_files = manifest or {}, course_files or {}
         self._defs: str | None = None
         self._gaps: dict[str, str] = {}
         self._worker: SandboxedWorker | None = None
@@ -95,7 +95,7 @@ class StudentCode:
             found = collect(self._notebook())
             self._defs, self._gaps = found.source, found.gaps
         if self._worker is None or not self._worker.alive:
-            self._worker = SandboxedWorker(self._defs, self.data_root, self.manifest, self.limits)
+            self._worker = SandboxedWorker(self._defs, self.data_root, self.manifest, self.limits, self.course_files)
         worker = self._worker
         worker.requests += 1
         what = calls[0].what or f"{calls[0].function}()"

@@ -48,8 +48,10 @@ class Garbled(Exception):
 
 
 class SandboxedWorker:
-    def __init__(self, definitions: str, data_root: Path, manifest: dict, limits: Limits = Limits()):
-        """`limits`: the memory and processes of the student's own run (their assignment's, for its profile)."""
+    def __init__(self, definitions: str, data_root: Path, manifest: dict, limits: Limits = Limits(),
+                 course_files: dict[str, str] | None = None):
+        """`limits`: the memory and processes of the student's own run (their assignment's, for its profile);
+        `course_files`: what the course puts beside the notebook (name -> text), as the run had it."""
         self.home = Path(tempfile.mkdtemp(prefix="gk-call-"))
         code = self.home / "code"
         code.mkdir()
@@ -57,6 +59,8 @@ class SandboxedWorker:
         for name in FILES:
             shutil.copyfile(PROVIDED / name, code / name)
         provided.write(code, manifest)  # the notebook's imports of the kit's helpers must resolve
+        for name, text in (course_files or {}).items():
+            (code / name).write_text(text)
         self.home.chmod(0o711)   # the sandbox account passes through to its read-only code folder
         code.chmod(0o755)
         confinement = sandbox.Confinement(workdir=code, readable=(data_root,), memory_mb=limits.memory_mb,

@@ -32,13 +32,6 @@ def make_job(assignment: Assignment, student: str, submission: Path, dest: Path,
                        catalog.manifest(), threads=settings.threads(width), tasks=assignment.tasks())
 
 
-def variant_module(assignment: Assignment) -> dict[str, str]:
-    """The assignment's variants module, beside the notebook as the release has it (a notebook may import it)."""
-    policy = assignment.variant_policy()
-    path = assignment.source_notebook.parent / policy.module_file if policy else None
-    return {path.name: path.read_text()} if path is not None and path.is_file() else {}
-
-
 def stored_variants(assignment: Assignment, folders: Folders) -> dict[str, Variant]:
     """Each student's stored variant (made and stored now for students who have none); the instructor's
     solution runs the printed example. Empty without `[variants]`."""
@@ -72,7 +65,7 @@ class RunStage:
                        self.settings, self.width)
         variant = self.variants.get(student)
         if variant is not None:   # injected as parameters; the module beside the notebook, as the release has it
-            job = dataclasses.replace(job, variant=variant.parameters(), course_files=variant_module(self.assignment))
+            job = dataclasses.replace(job, variant=variant.parameters(), course_files=self.assignment.course_files())
         self.jobs[student] = job
         previous = RunRecord.load(job.dest)
         if not self.force and previous is not None and previous.input_sha256 == job.fingerprint():
