@@ -63,6 +63,6 @@ def test_errors_are_one_line_with_an_exit_code(tmp_path):
     assert outside.stderr.strip().count("\n") == 0 and "not inside a course repository" in outside.stderr
     course = week_course(tmp_path / "course")
     unknown = gradekit("grade", "nope", cwd=course, check=False)
-    assert unknown.returncode == 2 and "no assignment 'nope'" in unknown.stderr and "(known: tiny)" in unknown.stderr
+    assert unknown.returncode == 2 and "no assignment 'nope'" in unknown.stderr and "(known: tiny, vary)" in unknown.stderr
     grade_help = gradekit("grade", "--help", cwd=course).stdout
     assert "--student STUDENT" in grade_help and "re-grade" in grade_help

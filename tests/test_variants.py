@@ -180,7 +180,7 @@ def test_ece4179_2022_a2_q1_a_classmates_weights_are_flagged(course, data_root):
               "w36_updated": w["w36"] - 0.01 * q1["grad_w36"], "w25_updated": w["w25"] - 0.01 * q1["grad_w25"]}
     erin_nb = trimmed(assignment, book.policy.tasks)
     code = next(c for c in erin_nb.cells if 'submit.answer("q1.output"' in c.source)
-    code.source = "\n".join(f'submit.answer("q1.{k}", {round(v, 4)})' for k, v in copied.items())
+    code.source = "\n".join(f'submit.answer("q1.{k}", {round(v, 6)})' for k, v in copied.items())
     nbformat.write(erin_nb, course / "submitted" / "erin" / assignment.name / assignment.notebook_name)
 
     settings, folders, students = Settings(data_root=data_root, profile="smoke"), assignment.folders(), ["alice", "erin"]
