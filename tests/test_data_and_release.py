@@ -124,9 +124,11 @@ FAST_RELEASES = {"ee046211_hw2"}   # the others in the slow lane: about 4 s each
 def test_release_strips_every_solution_and_hidden_value(course, assignment):
     gradekit("release", assignment, cwd=course)
     released = course / "release" / assignment
+    course_files = set(Course(course).assignment(assignment).course_files())   # the variants module, if any
     assert {p.name for p in released.iterdir()} == {f"{assignment}.ipynb", "gradekit_submit.py", "gradekit_data.py",
                                                    "gradekit_datasets.json", "gradekit_selfcheck.py",
-                                                   "gradekit_checks.json"}
+                                                   "gradekit_checks.json", *course_files}
+    assert course_files == ({"variants.py"} if assignment == "ece4179_2022_a2" else set())
     source = course / "source" / assignment / f"{assignment}.ipynb"
     assert solution_leaks(source, released / f"{assignment}.ipynb") == []
     text = (released / f"{assignment}.ipynb").read_text()
