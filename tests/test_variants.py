@@ -193,3 +193,14 @@ def test_ece4179_2022_a2_q1_a_classmates_weights_are_flagged(course, data_root):
     assert "alice" not in " ".join(i.reason for i in erin.values())
     assert grades["erin"].flags == ["answers right for the variant of alice, not for this student's: "
                                     "q1.1.output, q1.2.bce_y0, q1.3.bce_y1, q1.4.w36, q1.5.w25"]
+
+
+@pytest.mark.slow   # 8 s: two tries
+def test_try_uses_the_stored_variant_and_stores_none(vary, tmp_path):
+    course, data = vary[0], vary[1]
+    notebook = course / "submitted" / "ann" / "vary" / "vary.ipynb"
+    stored = (course / "variants" / "vary.json").read_bytes()
+    for student in ("ann", "zed_not_enrolled"):
+        done = gradekit("try", "vary", str(notebook), "--student", student, "--data-root", str(data), cwd=course)
+        assert "vary.product      2 / 2" in done.stdout, done.stdout
+    assert (course / "variants" / "vary.json").read_bytes() == stored, "try writes nothing into the course"
