@@ -51,6 +51,7 @@ def test_outcomes_and_marks(tiny):
         assert written.stat().st_mode & 0o777 == 0o644, "the course's staff group can read what the kit writes"
     run = json.loads((course / "autograded" / "h00_honest" / "tiny" / "run.json").read_text())
     assert run["format"] == 2 and run["data"] == {"tally": "rebuilt"}
+    assert 0 < run["cost"]["cells_s"] < run["cost"]["wall_s"], "the student's own cells, apart from start-up"
 
 
 def test_a_grader_crash_needs_attention_and_is_not_the_students_zero(tiny):

@@ -45,6 +45,17 @@ def test_one_chance_match_is_not_flagged_two_of_the_same_variant_are():
     assert GradeReport(items).flags == ["answers right for the variant of ann, not for this student's: q1.0, q1.2"]
 
 
+def test_the_self_check_says_whose_numbers_the_notebook_works_with(capsys):
+    from gradekit.provided.gradekit_selfcheck import _say_variant
+
+    _say_variant({"VARIANT_SEED": 0, "VARIANT": None})
+    assert "VARIANT_SEED is 0, the printed example's numbers: set your own seed" in capsys.readouterr().out
+    _say_variant({"VARIANT_SEED": 1234, "STUDENT_ID": "ann", "VARIANT": {"a": 12, "b": 40}})
+    assert 'your variant: seed 1234 (student ann): {"a": 12, "b": 40}' in capsys.readouterr().out
+    _say_variant({"SEED": 0})
+    assert capsys.readouterr().out == "", "an assignment without variants says nothing"
+
+
 def _hand_in(course, student: str, product: str | None = None) -> None:
     """The release's notebook handed in; `product` replaces the computed answer (a hand-typed number)."""
     nb = nbformat.read(course / "source" / "vary" / "vary.ipynb", as_version=4)

@@ -126,6 +126,8 @@ def _execute(job: Job, staging: Staging, notebook: Path, record: RunRecord) -> s
     verdict = classify(cells, _events(jupyter / "events.jsonl"), outcome, job.limits, job.tasks)
     record.status, record.reason, record.cells, record.errors = verdict.status, verdict.reason, verdict.cells, verdict.errors
     record.tasks = verdict.tasks
+    # the student's own cells, apart from start-up (interpreters, kernel, imports of the kit) and saving
+    record.cost["cells_s"] = round(sum(c.duration_s or 0.0 for c in record.cells), 2)
     for task in record.tasks:
         task.submits = list(dict(job.tasks.submits).get(task.name, ()))
     return done.output
