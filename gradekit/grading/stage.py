@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from gradekit.batch.driver import Ready, Work
@@ -39,24 +39,19 @@ def grade_one(assignment: Assignment, run_dir: Path, grading: Grading) -> GradeR
     report = run_dir / GRADE_FILE
     report.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="gk-variant-") as tmp:
-        sheet = Path(tmp) / "variant.json"
+        sheet = Path(tmp) / "variant.json"   # the trusted side's copy of the student's variant, never the run's
         sheet.write_text(grading.variant or "null")
-        return _pytest(assignment, run_dir, [
-            f"--gk-data-root={grading.data_root}", f"--gk-profile={grading.profile}", f"--gk-seed={grading.seed}",
-            f"--gk-variant={sheet}", f"--gk-items={','.join(grading.items)}"], grading)
-
-
-def _pytest(assignment: Assignment, run_dir: Path, options: list[str], grading: Grading) -> GradeReport:
-    report = run_dir / GRADE_FILE
-    cmd = [sys.executable, "-m", "pytest", str(assignment.grader_dir), "-p", "gradekit.grading.plugin",
-           "-p", "no:cacheprovider", "--assert=plain", "-q", "--no-header", "-rN", "--tb=line",
-           f"--rootdir={assignment.grader_dir}", f"--gk-run-dir={run_dir}", f"--gk-report={report}",
-           f"--gk-course={assignment.course.root}", f"--gk-assignment={assignment.name}", *options]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=grading.timeout_s, cwd=assignment.grader_dir)
-        output, code = done.stdout + done.stderr, done.returncode
-    except subprocess.TimeoutExpired:
-        output, code = f"grading took longer than {grading.timeout_s} s", None
+        cmd = [sys.executable, "-m", "pytest", str(assignment.grader_dir), "-p", "gradekit.grading.plugin",
+               "-p", "no:cacheprovider", "--assert=plain", "-q", "--no-header", "-rN", "--tb=line",
+               f"--rootdir={assignment.grader_dir}", f"--gk-run-dir={run_dir}", f"--gk-report={report}",
+               f"--gk-course={assignment.course.root}", f"--gk-assignment={assignment.name}",
+               f"--gk-data-root={grading.data_root}", f"--gk-profile={grading.profile}", f"--gk-seed={grading.seed}",
+               f"--gk-variant={sheet}", f"--gk-items={','.join(grading.items)}"]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=grading.timeout_s, cwd=assignment.grader_dir)
+            output, code = done.stdout + done.stderr, done.returncode
+        except subprocess.TimeoutExpired:
+            output, code = f"grading took longer than {grading.timeout_s} s", None
     (run_dir / "grade.log").write_text(output)
     result = GradeReport.load(run_dir)
     if code not in (0, 1) or result is None:  # 0 all passed, 1 some failed; others: pytest itself broke
