@@ -6,7 +6,10 @@
   gradekit run, no bwrap the same without bubblewrap (GRADEKIT_NO_BWRAP=1): the sandbox's own cost
   gradekit run + grade   the above plus one pytest process with one item
 
-    python benchmarks/grading_overhead.py [--n 5]
+    python benchmarks/grading_overhead.py [--n 5] [--torch]
+
+--torch: the notebook and its grader import torch (as every deep-learning assignment's do), and the assignment
+declares `preload = ["torch"]`: what a warm kernel and a warm grading worker save there.
 """
 from __future__ import annotations
 
@@ -31,18 +34,20 @@ from gradekit.grading.stage import Grading, grade_one
 
 PARAMS = 'DATA_ROOT = "."\nOUTPUT_DIR = "out"\nDEVICE = "cpu"\nPROFILE = "smoke"\nSEED = 0'
 WORK = "from gradekit_submit import Submission\nx = sum(range(10))\nSubmission(OUTPUT_DIR).answer('x', x)"
+TORCH_WORK = "import torch\n" + WORK.replace("sum(range(10))", "int(torch.arange(10).sum())")
 GRADER = '''import pytest
 @pytest.mark.item("x", points=1)
 def test_x(submission):
     assert submission.number("x") == 45, "wrong"
 '''
+TORCH_GRADER = "import torch\n" + GRADER.replace("== 45", "== int(torch.tensor(45))")
 
 
-def trivial_notebook(nbgrader_cells: bool) -> nbformat.NotebookNode:
+def trivial_notebook(nbgrader_cells: bool, work: str = WORK) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell(PARAMS)
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(WORK)]
+    nb.cells = [params, nbformat.v4.new_code_cell(work)]
     if nbgrader_cells:
         test = nbformat.v4.new_code_cell("assert x == 45")
         test.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 1,
@@ -64,24 +69,28 @@ def timed(fn, n: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=5, help="submissions per method")
-    n = parser.parse_args().n
+    parser.add_argument("--torch", action="store_true", help="a notebook and a grader that import torch")
+    options = parser.parse_args()
+    n, work = options.n, TORCH_WORK if options.torch else WORK
     root = Path(tempfile.mkdtemp(prefix="gk-bench-"))
     provided = Path(__file__).resolve().parents[1] / "gradekit" / "provided" / "gradekit_submit.py"
     try:
         # a one-assignment course for gradekit and nbgrader alike
         (root / "source" / "triv").mkdir(parents=True)
-        nbformat.write(trivial_notebook(True), root / "source" / "triv" / "triv.ipynb")
+        nbformat.write(trivial_notebook(True, work), root / "source" / "triv" / "triv.ipynb")
+        if options.torch:
+            (root / "source" / "triv" / "assignment.toml").write_text('preload = ["torch"]\n')
         (root / "grader_tests" / "triv").mkdir(parents=True)
-        (root / "grader_tests" / "triv" / "test_x.py").write_text(GRADER)
+        (root / "grader_tests" / "triv" / "test_x.py").write_text(TORCH_GRADER if options.torch else GRADER)
         (root / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.root = %r\n" % str(root))
         plain = root / "plain"
         plain.mkdir()
-        nbformat.write(trivial_notebook(False), plain / "triv.ipynb")
+        nbformat.write(trivial_notebook(False, work), plain / "triv.ipynb")
         shutil.copyfile(provided, plain / "gradekit_submit.py")
         for i in range(n):
             sub = root / "submitted" / f"s{i}" / "triv"
             sub.mkdir(parents=True)
-            nbformat.write(trivial_notebook(True), sub / "triv.ipynb")
+            nbformat.write(trivial_notebook(True, work), sub / "triv.ipynb")
             shutil.copyfile(provided, sub / "gradekit_submit.py")
 
         import papermill
@@ -115,7 +124,7 @@ def main() -> None:
 
         def job(i, folder):
             return Job("triv", f"s{i}", root / "submitted" / f"s{i}" / "triv", root / folder / f"s{i}" / "triv",
-                       "smoke", data, 0, "cpu", limits)
+                       "smoke", data, 0, "cpu", limits, preload=assignment.preload())
 
         results["gradekit run"] = timed(lambda i: gradekit_run(job(i, "runs")), n)
         os.environ["GRADEKIT_NO_BWRAP"] = "1"
@@ -126,7 +135,7 @@ def main() -> None:
             grade_one(assignment, root / "autograded" / f"s{i}" / "triv", Grading(data, "smoke", 0)))), n)
         assert all(g.total == 1 for g in grades) and all(s == 1 for s in graded), (grades, graded)
 
-        print(f"grading overhead per trivial submission, {n} submissions each, one at a time; "
+        print(f"grading overhead per trivial submission{' importing torch' if options.torch else ''}, {n} submissions each, one at a time; "
               f"bubblewrap: {'yes' if sandbox.bwrap_path() else 'NOT INSTALLED'}")
         print(f"{'method':<24}{'mean s':>8}{'min s':>8}{'max s':>8}")
         for name, times in results.items():

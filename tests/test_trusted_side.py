@@ -266,7 +266,7 @@ def test_a_hand_in_is_staged_without_following_its_links(tmp_path):
     (hand_in / "linked_dir").symlink_to(tmp_path)
     os.mkfifo(hand_in / "pipe")
     (hand_in / "data" / "mine.txt").write_text("mine")
-    staging = Staging.create(tmp_path / "autograded" / "s" / "A")
+    staging = Staging.create_in(tmp_path)
     notebook, warnings = stage_submission(hand_in, "A", staging, {})
     assert (staging.work / "data" / "mine.txt").read_text() == "mine" and notebook.exists()
     assert not (staging.work / "data" / "key.txt").exists() and not (staging.work / "linked_dir").exists()
@@ -275,4 +275,4 @@ def test_a_hand_in_is_staged_without_following_its_links(tmp_path):
     (hand_in / "A.ipynb").unlink()
     (hand_in / "A.ipynb").symlink_to(secret)
     with pytest.raises(Exception, match="not a valid notebook.*not a regular file"):
-        stage_submission(hand_in, "A", Staging.create(tmp_path / "autograded" / "s2" / "A"), {})
+        stage_submission(hand_in, "A", Staging.create_in(tmp_path), {})

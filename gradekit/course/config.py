@@ -5,8 +5,10 @@ limits, points of manual items) is read from the assignment's own folder.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,7 @@ from gradekit.course.variants import VariantBook, VariantPolicy
 
 PROFILES = ("smoke", "full")
 # the keys of assignment.toml the kit reads; each has its parser below
-DECLARED_KEYS = frozenset({"title", "datasets", "dataset", "limits", "tasks", "due", "late", "hand_in", "feedback", "variants"})
+DECLARED_KEYS = frozenset({"title", "datasets", "dataset", "limits", "tasks", "due", "late", "hand_in", "feedback", "variants", "preload"})
 
 
 def default_data_root() -> Path:
@@ -165,6 +167,17 @@ class Assignment:
             raise DeclarationError(f"{self.declaration_file}: hand_in must be a list of file names")
         return frozenset(names)
 
+    def preload(self) -> tuple[str, ...]:
+        """`preload = [...]`: the heavy modules its notebooks and graders import (torch, torchvision, ...): kernels
+        and grading workers import them before a submission comes, so that no student waits for them."""
+        names = self.declaration.get("preload", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) and _MODULE.fullmatch(n) for n in names):
+            raise DeclarationError(f"{self.declaration_file}: preload must be a list of module names, e.g. [\"torch\"]")
+        missing = [n for n in names if importlib.util.find_spec(n.split(".")[0]) is None]
+        if missing:   # the kernels run this interpreter: what it lacks, they lack
+            raise DeclarationError(f"{self.declaration_file}: preload names {', '.join(missing)}, not installed here")
+        return tuple(names)
+
     def unread_keys(self) -> list[str]:
         """Keys of assignment.toml the kit does not read (a typo, or a key of another tool)."""
         return sorted(set(self.declaration) - DECLARED_KEYS)
@@ -172,7 +185,7 @@ class Assignment:
     def problems(self) -> list[str]:
         """Every declaration problem, found by the same parsers the kit reads with (`gradekit check`)."""
         found = _limit_problems(self.declaration.get("limits", {}))
-        for parse in (self.late_policy, self.hand_in, self.feedback_policy, self.variant_policy,
+        for parse in (self.late_policy, self.hand_in, self.feedback_policy, self.variant_policy, self.preload,
                       lambda: TaskPlan.declared(self.declaration.get("tasks"))):
             try:
                 parse()
@@ -223,6 +236,9 @@ class Assignment:
                 items.append(ManualItem(meta["grade_id"], float(meta.get("points", 0)),
                                         bool(cell["metadata"].get("gradekit", {}).get("bonus"))))
         return items
+
+
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 def _limit_problems(limits: dict) -> list[str]:

@@ -10,7 +10,7 @@ class Limits:
     """`[limits]` of assignment.toml (keys in common, then `[limits.smoke]` / `[limits.full]` over them)."""
 
     cell_timeout_s: int = 1800       # one cell
-    notebook_timeout_s: int = 7200   # the whole notebook, kernel start included
+    notebook_timeout_s: int = 7200   # the whole notebook, from the moment its kernel (started ahead) gets it
     memory_mb: int = 8192            # address space of the kernel (not with a GPU)
     processes: int = 256             # processes and threads of the kernel, all descendants
     output_mb: int = 50              # printed output kept, and the largest file the notebook may write

@@ -2,8 +2,7 @@
 -> grade.json, here or on a cluster worker. Each run is graded with the profile and seed it was made with."""
 from __future__ import annotations
 
-import subprocess
-import sys
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,8 @@ from gradekit.course import Assignment, Folders
 from gradekit.course.variants import Variant
 from gradekit.grading.variants import VariantSheet
 from gradekit.errors import ProfileMismatch
-from gradekit.platform import transfer
+from gradekit.platform import sandbox, transfer
+from gradekit.platform.zygote import Zygote
 from gradekit.platform.executors import Failed, Refused, worker_name
 from gradekit.records import GRADE_FILE, SANDBOX_FAILED, GradeReport, RunRecord
 from gradekit.platform.untrusted import UntrustedData, load_json
@@ -35,29 +35,54 @@ class Grading:
     timeout_s: float = 3600
 
 
+GRADER_IMPORTS = ("pytest", "gradekit.grading.plugin")
+MAX_LOG_BYTES = 8 << 20
+
+
 def grade_one(assignment: Assignment, run_dir: Path, grading: Grading) -> GradeReport:
     report = run_dir / GRADE_FILE
     report.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="gk-variant-") as tmp:
         sheet = Path(tmp) / "variant.json"   # the trusted side's copy of the student's variant, never the run's
         sheet.write_text(grading.variant or "null")
-        cmd = [sys.executable, "-m", "pytest", str(assignment.grader_dir), "-p", "gradekit.grading.plugin",
-               "-p", "no:cacheprovider", "--assert=plain", "-q", "--no-header", "-rN", "--tb=line",
-               f"--rootdir={assignment.grader_dir}", f"--gk-run-dir={run_dir}", f"--gk-report={report}",
-               f"--gk-course={assignment.course.root}", f"--gk-assignment={assignment.name}",
-               f"--gk-data-root={grading.data_root}", f"--gk-profile={grading.profile}", f"--gk-seed={grading.seed}",
-               f"--gk-variant={sheet}", f"--gk-items={','.join(grading.items)}"]
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=grading.timeout_s, cwd=assignment.grader_dir)
-            output, code = done.stdout + done.stderr, done.returncode
-        except subprocess.TimeoutExpired:
-            output, code = f"grading took longer than {grading.timeout_s} s", None
+        args = [str(assignment.grader_dir), "-p", "gradekit.grading.plugin",
+                "-p", "no:cacheprovider", "--assert=plain", "-q", "--no-header", "-rN", "--tb=line",
+                f"--rootdir={assignment.grader_dir}", f"--gk-run-dir={run_dir}", f"--gk-report={report}",
+                f"--gk-course={assignment.course.root}", f"--gk-assignment={assignment.name}",
+                f"--gk-data-root={grading.data_root}", f"--gk-profile={grading.profile}", f"--gk-seed={grading.seed}",
+                f"--gk-variant={sheet}", f"--gk-items={','.join(grading.items)}"]
+        done = _pytest(args, assignment, grading.timeout_s)
+    output, code = done.output, done.returncode
+    if done.timed_out:
+        output = f"grading took longer than {grading.timeout_s} s\n{output}"
     (run_dir / "grade.log").write_text(output)
     result = GradeReport.load(run_dir)
     if code not in (0, 1) or result is None:  # 0 all passed, 1 some failed; others: pytest itself broke
         result = GradeReport(profile=grading.profile, grading_error=f"pytest exited {code}: {output[-800:]}")
         result.save(run_dir)
     return result
+
+
+def _pytest(args: list[str], assignment: Assignment, timeout_s: float) -> sandbox.Completed:
+    """pytest in a process forked from a zygote that has imported pytest, the plugin and the assignment's
+    heavy modules (the graders' `import torch` then costs nothing); its own process, as a fresh one would be."""
+    zygote = Zygote.shared(GRADER_IMPORTS + assignment.preload())
+    read, write = os.pipe()
+    nothing = os.open(os.devnull, os.O_RDONLY)
+    try:
+        child = zygote.spawn("gradekit.grading.stage:pytest_main", args, dict(os.environ), assignment.grader_dir,
+                             stdin=nothing, stdout=write)
+    finally:
+        os.close(write)
+        os.close(nothing)
+    return sandbox.Supervised(child, open(read, "rb"), sandbox.Budget(output_bytes=MAX_LOG_BYTES)).finish(timeout_s)
+
+
+def pytest_main(*args: str) -> int:
+    """In the forked grading worker."""
+    import pytest
+
+    return int(pytest.main(list(args)))
 
 
 def graded_profiles(folders: Folders, students: list[str], asked: str | None) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Writes that are all-or-nothing, so a killed batch never leaves half a result behind."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -25,6 +26,20 @@ def write_bytes(path: Path, data: bytes) -> None:
 
 def write_json(path: Path, data) -> None:
     write_text(path, json.dumps(data, indent=1, sort_keys=True, default=str))
+
+
+def move_dir(staged: Path, dest: Path) -> None:
+    """replace_dir from anywhere: a folder on another file system is copied next to `dest` first."""
+    try:
+        replace_dir(staged, dest)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        near = dest.with_name(f".{dest.name}.staging")
+        shutil.rmtree(near, ignore_errors=True)
+        shutil.copytree(staged, near, symlinks=True)
+        shutil.rmtree(staged, ignore_errors=True)
+        replace_dir(near, dest)
 
 
 def replace_dir(staged: Path, dest: Path) -> None:

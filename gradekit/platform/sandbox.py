@@ -212,23 +212,34 @@ def run(cmd: list[str], timeout_s: float, *, cwd: Path, env: dict[str, str] | No
     """Run a (possibly wrapped) command in its own process group; kill the group at the deadline or when
     it passes its budget. Its output is read as it comes: the head and the tail are kept, never more."""
     proc = start(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    hit: list[str] = []
+    return Supervised(proc, proc.stdout, budget).finish(timeout_s)
 
-    def stop(why: str) -> None:
-        if not hit:
-            hit.append(why)
+
+class Supervised:
+    """A started process that leads its own process group (a Popen from start(), or a child of
+    gradekit.platform.zygote), its output read as it comes from `stream` under the budget's output bound."""
+
+    def __init__(self, process, stream, budget: Budget = Budget()):
+        self.process, self.budget, self.hit = process, budget, []
+        self.output = _Output(budget.output_bytes)
+        self.reader = threading.Thread(target=self.output.read, args=(stream, lambda: self.stop("output")), daemon=True)
+        self.reader.start()
+
+    def stop(self, why: str) -> None:
+        if not self.hit:
+            self.hit.append(why)
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
 
-    output = _Output(budget.output_bytes)
-    reader = threading.Thread(target=output.read, args=(proc.stdout, lambda: stop("output")), daemon=True)
-    reader.start()
-    timed_out = _watch(proc, timeout_s, budget, stop)
-    proc.wait()
-    reader.join(timeout=5)
-    return Completed(None if timed_out else proc.returncode, timed_out, output.text(), hit[0] if hit else "")
+    def finish(self, timeout_s: float) -> Completed:
+        """Wait for the process, killing its group at the deadline or past its disk or file budget."""
+        timed_out = _watch(self.process, timeout_s, self.budget, self.stop)
+        self.process.wait()
+        self.reader.join(timeout=5)
+        return Completed(None if timed_out else self.process.returncode, timed_out, self.output.text(),
+                         self.hit[0] if self.hit else "")
 
 
 class _Output:
@@ -261,8 +272,9 @@ class _Output:
         return text
 
 
-def _watch(proc: subprocess.Popen, timeout_s: float, budget: Budget, stop) -> bool:
-    """Wait for the process, stopping it at the deadline (True) or past the disk or file budget."""
+def _watch(proc, timeout_s: float, budget: Budget, stop) -> bool:
+    """Wait for the process, stopping it at the deadline (True) or past the disk or file budget; the
+    budget is looked at every quarter second, the end is seen at once."""
     deadline = time.monotonic() + timeout_s
     while proc.poll() is None:
         if time.monotonic() > deadline:
@@ -274,5 +286,8 @@ def _watch(proc: subprocess.Popen, timeout_s: float, budget: Budget, stop) -> bo
                 stop("disk")
             elif budget.files and count > budget.files:
                 stop("files")
-        time.sleep(0.25)
+        try:
+            proc.wait(timeout=min(0.25, max(0.0, deadline - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            pass
     return False

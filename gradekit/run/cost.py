@@ -55,30 +55,37 @@ class Meter:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._ticks = 0
+        self.base: dict[int, float] = {}
 
     def __enter__(self) -> "Meter":
+        # a kernel started ahead has spent CPU on its start and imports: not this run's cost
+        self.base = {pid: found[0] for pid in _tree(os.getpid()) if (found := _usage(pid))}
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        self._sample()   # the last state: a run shorter than one interval is measured too
 
     def _run(self) -> None:
-        me = os.getpid()
         while not self._stop.wait(self.interval_s):
-            ours = _tree(me)
-            resident = 0.0
-            for pid in ours:
-                found = _usage(pid)
-                if found:
-                    self.cpu[pid] = max(self.cpu.get(pid, 0.0), found[0])
-                    resident += found[1]
-                    self.peak_mb = max(self.peak_mb, found[2])
-            self.peak_mb = max(self.peak_mb, resident)
+            ours = self._sample()
             self._ticks += 1
             if self.smi and self._ticks % 2 == 0:
                 self._sample_gpu(ours)
+
+    def _sample(self) -> set[int]:
+        ours = _tree(os.getpid())
+        resident = 0.0
+        for pid in ours:
+            found = _usage(pid)
+            if found:
+                self.cpu[pid] = max(self.cpu.get(pid, 0.0), found[0])
+                resident += found[1]
+                self.peak_mb = max(self.peak_mb, found[2])
+        self.peak_mb = max(self.peak_mb, resident)
+        return ours
 
     def _sample_gpu(self, ours: set[int]) -> None:
         try:
@@ -99,7 +106,7 @@ class Meter:
             self.peak_gpu_mb = max(self.peak_gpu_mb, sum(used))
 
     def report(self) -> dict:
-        found = {"cpu_s": round(sum(self.cpu.values()), 2), "peak_memory_mb": round(self.peak_mb, 1)}
+        found = {"cpu_s": round(sum(cpu - self.base.get(pid, 0.0) for pid, cpu in self.cpu.items()), 2), "peak_memory_mb": round(self.peak_mb, 1)}
         if self.gpu_s:
             found |= {"gpu_s": round(self.gpu_s, 1), "peak_gpu_mb": round(self.peak_gpu_mb, 1)}
         return found

@@ -1,12 +1,11 @@
-"""Execute one submission: stage it, start papermill outside the sandbox with the kernel inside it,
-classify what happened, publish autograded/<student>/<assignment>/ (executed notebook, artifacts/,
-run.json, run.log) in one rename."""
+"""Execute one submission: take a slot (a kernel made ready in its sandbox, papermill's runner waiting beside
+it: gradekit.run.slots), stage the submission into it, run, classify what happened, publish
+autograded/<student>/<assignment>/ (executed notebook, artifacts/, run.json, run.log) in one rename."""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +18,9 @@ from gradekit.records import RunRecord
 from gradekit.platform import sandbox
 from gradekit.run import publish
 from gradekit.run.classify import Outcome, classify
-from gradekit.run.kernel import write_kernel_spec
 from gradekit.course.limits import Limits
-from gradekit.platform.cgroup import RunCgroup
-from gradekit.run.staging import NotebookProblem, Staging, stage_submission
+from gradekit.run.slots import SLOTS, Kind, Slot
+from gradekit.run.staging import NotebookProblem, stage_submission
 from gradekit.course.tasks import TaskPlan
 
 
@@ -43,6 +41,7 @@ class Job:
     tasks: TaskPlan = field(default_factory=TaskPlan)
     variant: dict = field(default_factory=dict)       # STUDENT_ID, VARIANT_SEED, VARIANT: the stored variant
     course_files: dict = field(default_factory=dict)  # file name -> text the course puts beside the notebook
+    preload: tuple[str, ...] = ()                      # modules the kernel imports before the notebook runs
 
     def fingerprint(self) -> str:
         """Changes when the input, the kit or the run's settings change: the key for skipping reruns."""
@@ -56,6 +55,10 @@ class Job:
                 digest.update(path.read_bytes())
         return digest.hexdigest()
 
+    def kind(self) -> Kind:
+        """The sandbox this run needs: a kernel made ready for another run of the same kind will do."""
+        return Kind(self.data_root, self.limits, self.device in ("cuda", "auto"), self.threads, self.preload)
+
     def parameters(self, output_dir: Path) -> dict:
         return {"DATA_ROOT": str(self.data_root), "OUTPUT_DIR": str(output_dir), "DEVICE": self.device,
                 "PROFILE": self.profile, "SEED": self.seed, **self.variant}
@@ -66,20 +69,23 @@ def run(job: Job) -> RunRecord:
     # how busy the machine was before this run added to it: a timeout under load is run again alone
     # before it counts (gradekit.run.batch)
     load = round(os.getloadavg()[0] / (os.cpu_count() or 1), 2)
-    staging = Staging.create(job.dest)
     record = RunRecord(job.student, job.assignment, profile=job.profile, seed=job.seed, device=job.device,
                        data=job.data, kit_version=__version__, input_sha256=job.fingerprint(),
                        sandboxed=sandbox.bwrap_path() is not None)
     if not record.sandboxed:
         record.warnings.append(sandbox.NO_SANDBOX_WARNING)
-    log = ""
+    kind = job.kind()
+    slot = SLOTS.take(kind)
+    staging, log = slot.staging, ""
     try:
         notebook, warnings = stage_submission(job.submission, job.assignment, staging, job.manifest, job.course_files)
         record.warnings += warnings
-        log = _execute(job, staging, notebook, record)
+        log = _execute(job, slot, notebook, record)
     except NotebookProblem as problem:
         record.status, record.reason = problem.status, problem.reason
     finally:
+        slot.end()
+        SLOTS.done(kind)
         record.duration_s = round(time.time() - started, 2)
         record.cost = {"wall_s": record.duration_s, **record.cost, "load_per_core": load}
         staging.clean()
@@ -87,38 +93,25 @@ def run(job: Job) -> RunRecord:
         record.artifacts = sorted(p.name for p in staging.artifacts.iterdir()) if staging.artifacts.exists() else []
         record.save(staging.root)
         (staging.root / "run.log").write_text(log)
-        atomic.replace_dir(staging.root, job.dest)
+        job.dest.parent.mkdir(parents=True, exist_ok=True)
+        atomic.move_dir(staging.root, job.dest)
     return record
 
 
-def _execute(job: Job, staging: Staging, notebook: Path, record: RunRecord) -> str:
-    """papermill in a child process, the kernel in the sandbox; fills in the record, returns the log."""
-    confinement = sandbox.Confinement(
-        workdir=staging.work, writable=(staging.artifacts, staging.sockets), readable=(job.data_root,),
-        memory_mb=job.limits.memory_mb, processes=job.limits.processes, file_mb=job.limits.output_mb,
-        tmp_mb=job.limits.tmp_mb, gpu=job.device in ("cuda", "auto"), threads=job.threads)
+def _execute(job: Job, slot: Slot, notebook: Path, record: RunRecord) -> str:
+    """papermill in the slot's runner, the kernel in its sandbox; fills in the record, returns the log."""
+    staging = slot.staging
     jupyter = staging.jupyter
     executed = staging.executed(notebook.name)
     spec = {"input": str(notebook), "output": str(executed), "cwd": str(staging.work),
             "cell_timeout_s": job.limits.cell_timeout_s, "output_limit_bytes": job.limits.output_mb << 20,
             "events": str(jupyter / "events.jsonl"), "outcome": str(jupyter / "outcome.json"),
-            "parameters": job.parameters(staging.artifacts), "gpu": confinement.gpu, "tasks": job.tasks.to_dict()}
+            "parameters": job.parameters(staging.artifacts), "gpu": slot.confinement.gpu, "tasks": job.tasks.to_dict()}
     record.parameters = spec["parameters"]
     atomic.write_json(jupyter / "spec.json", spec)
-    env = {**os.environ, "JUPYTER_PATH": str(jupyter), "JUPYTER_RUNTIME_DIR": str(staging.sockets),
-           "JUPYTER_DATA_DIR": str(jupyter / "data"), "JUPYTER_CONFIG_DIR": str(jupyter / "config"),
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    # the kernel's raw stdout/stderr reach this process through papermill's: the same output budget holds
-    # there, and the work and output folders are watched against the disk and file-count budgets
-    budget = sandbox.Budget(output_bytes=job.limits.output_mb << 20, folders=(staging.work, staging.artifacts),
-                            disk_bytes=job.limits.disk_bytes, files=job.limits.files)
-    with RunCgroup(job.limits.processes, job.limits.memory_mb) as group:
-        if not group.enforced:
-            record.warnings.append("process limit not enforced: no writable cgroup pids controller")
-        write_kernel_spec(jupyter, confinement, group)
-        done = sandbox.run([sys.executable, "-m", "gradekit.run.kernel", str(jupyter / "spec.json")],
-                           job.limits.notebook_timeout_s, cwd=staging.root, env=env, budget=budget)
-        out_of_memory = group.out_of_memory()
+    if not slot.group.enforced:
+        record.warnings.append("process limit not enforced: no writable cgroup pids controller")
+    done, out_of_memory = slot.go(jupyter / "spec.json", job.limits.notebook_timeout_s)
 
     outcome = _outcome(jupyter / "outcome.json", done, out_of_memory)
     record.cost.update(_cost(jupyter / "outcome.json"))

@@ -1,9 +1,10 @@
 """The trusted half of a run: papermill, outside the sandbox, driving a kernel inside it.
 
-Called by gradekit.run.execute as `python -m gradekit.run.kernel SPEC.json`. The kernel is started from
-a kernel spec whose command is the sandbox, and talks to papermill over IPC sockets in a folder that is
-the only thing the two share besides the work and output folders. The executed notebook is written
-here, where student code cannot reach it.
+Forked by gradekit.run.slots from a zygote that has imported papermill, as `serve(WORK)`: it starts the
+kernel from a kernel spec whose command is the sandbox (the assignment's heavy modules imported there
+first), waits for the path of the run's spec on stdin, then executes the notebook in that kernel. The kernel
+talks to papermill over IPC sockets in a folder that is the only thing the two share besides the work and
+output folders. The executed notebook is written here, where student code cannot reach it.
 
 Besides the notebook this process leaves two records for the classification (gradekit.run.classify):
 - events.jsonl: one line per event as it happens: the kernel answered (`started`), a cell began
@@ -26,18 +27,27 @@ from gradekit.platform.sandbox import Confinement, sandbox_ids
 KERNEL_NAME = "gradekit-sandbox"
 
 
-def write_kernel_spec(kernels_dir: Path, confinement: Confinement, group: RunCgroup) -> None:
+def write_kernel_spec(kernels_dir: Path, confinement: Confinement, group: RunCgroup, preload: tuple[str, ...] = ()) -> None:
     spec_dir = kernels_dir / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     # native writes to fd 1/2 go to the runner (gradekit.run.tasked.StderrTail), not through a pipe inside the
     # kernel: what a C++ abort prints just before it kills the process is then kept for the reason
-    argv = group.enter(confinement.wrap([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                                         "--IPKernelApp.capture_fd_output=False"],
-                                        memory_cgroup=group.memory_enforced))
+    command = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.capture_fd_output=False"]
+    argv = group.enter(confinement.wrap(command + preload_option(preload), memory_cgroup=group.memory_enforced))
     (spec_dir / "kernel.json").write_text(json.dumps(
         # an interrupt travels as a message: bubblewrap starts the kernel in a session of its own (--new-session),
         # out of reach of a signal to the launcher's process group
         {"argv": argv, "display_name": "gradekit sandbox", "language": "python", "interrupt_mode": "message"}, indent=1))
+
+
+def preload_option(modules: tuple[str, ...]) -> list[str]:
+    """The kernel imports these as it starts, before it answers: into sys.modules only, no name is bound in
+    the student's namespace (`import torch` in a cell then finds it loaded). A module that fails to import is
+    left for the student's own import to report."""
+    if not modules:
+        return []
+    line = f"[__import__(m) for m in {list(modules)!r}] and None"
+    return [f"--IPKernelApp.exec_lines={json.dumps([line])}"]
 
 
 class EventLog:
@@ -92,10 +102,8 @@ def limit_output(limit_bytes: int, events: EventLog) -> None:
     PapermillNotebookClient.output = output
 
 
-def main(spec_path: str) -> None:
-    import papermill
-
-    from gradekit.run.tasked import ENGINE
+def manager_class():
+    """A kernel manager for a kernel in the sandbox."""
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.paths import jupyter_runtime_dir
     from traitlets import CaselessStrEnum, default
@@ -117,7 +125,74 @@ def main(spec_path: str) -> None:
                 os.chown(self.connection_file, *ids)
             return result
 
-    spec = json.loads(Path(spec_path).read_text())
+    return SandboxKernelManager
+
+
+START_TIMEOUT_S = 120
+
+
+def start_kernel(cwd: str, stderr):
+    """A started kernel manager whose kernel answers (its imports done), or None when it did not start: the
+    run then starts one itself and reports what went wrong there. The kernel's stderr goes to `stderr`
+    (gradekit.run.tasked.StderrTail), also after a restart."""
+    from jupyter_core.utils import run_sync
+
+    km = manager_class()(kernel_name=KERNEL_NAME)
+    try:
+        run_sync(km.start_kernel)(cwd=cwd, stderr=stderr.write_fd)
+        client = km.client()
+        client.start_channels()
+        try:
+            run_sync(client.wait_for_ready)(timeout=START_TIMEOUT_S)
+        finally:
+            client.stop_channels()
+        return km
+    except Exception as exc:
+        print(f"the kernel made ready ahead did not start ({type(exc).__name__}: {str(exc)[:300]}); starting one "
+              f"for the run", file=sys.stderr)
+        stop_kernel(km)
+        return None
+
+
+def stop_kernel(km) -> None:
+    from jupyter_core.utils import run_sync
+
+    try:
+        if km is not None and km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
+    except Exception:
+        pass   # the sandbox dies with this process anyway (bubblewrap --die-with-parent)
+
+
+def serve(workdir: str) -> int:
+    """Start the kernel, wait for the run's spec path on stdin (end of file: the slot was never used), run."""
+    from jupyter_core.utils import run_sync
+
+    from gradekit.run.tasked import StderrTail
+
+    stderr = StderrTail()
+    km = start_kernel(workdir, stderr)
+    spec_path = sys.stdin.readline().strip()
+    if not spec_path:
+        stop_kernel(km)
+        return 0
+    if km is not None and not run_sync(km.is_alive)():
+        print("the kernel made ready ahead had died; starting one for the run", file=sys.stderr)
+        stop_kernel(km)
+        km = None
+    try:
+        execute(json.loads(Path(spec_path).read_text()), km, stderr)
+    finally:
+        stop_kernel(km)
+    return 0
+
+
+def execute(spec: dict, km, stderr) -> None:
+    """Execute the notebook as `spec` says, in `km`'s kernel (None: papermill starts one)."""
+    import papermill
+
+    from gradekit.run.tasked import ENGINE
+
     events = EventLog(spec["events"])
     if spec.get("output_limit_bytes"):
         limit_output(spec["output_limit_bytes"], events)
@@ -127,15 +202,11 @@ def main(spec_path: str) -> None:
         with meter:
             papermill.execute_notebook(
                 spec["input"], spec["output"], parameters=spec["parameters"], kernel_name=KERNEL_NAME, language="python",
-                cwd=spec["cwd"], execution_timeout=spec["cell_timeout_s"], start_timeout=120,
+                cwd=spec["cwd"], execution_timeout=spec["cell_timeout_s"], start_timeout=START_TIMEOUT_S,
                 progress_bar=False, log_output=False, request_save_on_cell_execute=True,
-                kernel_manager_class=SandboxKernelManager, allow_errors=True, engine_name=ENGINE,
+                kernel_manager_class=manager_class(), km=km, stderr_tail=stderr, allow_errors=True, engine_name=ENGINE,
                 task_plan=spec.get("tasks", {}), event_log=events, **events.hooks())
     except Exception as exc:  # recorded as data; the parent decides what it means
         outcome = {"exception": type(exc).__name__, "message": str(exc)[:2000]}
     outcome["cost"] = meter.report()
     Path(spec["outcome"]).write_text(json.dumps(outcome))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1])

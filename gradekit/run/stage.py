@@ -29,7 +29,8 @@ def make_job(assignment: Assignment, student: str, submission: Path, dest: Path,
     profile = settings.profile or "smoke"
     return execute.Job(assignment.name, student, submission, dest, profile, settings.data_root, settings.seed,
                        settings.device, assignment.limits[profile], store.provenances(catalog, settings.data_root),
-                       catalog.manifest(), threads=settings.threads(width), tasks=assignment.tasks())
+                       catalog.manifest(), threads=settings.threads(width), tasks=assignment.tasks(),
+                       preload=assignment.preload())
 
 
 def stored_variants(assignment: Assignment, folders: Folders) -> dict[str, Variant]:

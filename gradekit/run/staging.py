@@ -1,6 +1,7 @@
 """The folders of one run, and putting the submission into them.
 
-    autograded/<student>/.<assignment>.staging/   built here, renamed into place when the run is over
+    $TMPDIR/gk-run-XXXX/   made ready with its kernel before the submission comes (gradekit.run.slots), moved
+                           to autograded/<student>/<assignment> when the run is over
         work/        the kernel's cwd: a private copy of the submission, pristine provided files
         artifacts/   OUTPUT_DIR, the only other folder the kernel may write
         jupyter/     the kernel spec, the run's spec, events and outcome (outside the sandbox)
@@ -27,10 +28,10 @@ class Staging:
     sockets: Path
 
     @classmethod
-    def create(cls, dest: Path) -> "Staging":
-        root = dest.with_name(f".{dest.name}.staging")
-        shutil.rmtree(root, ignore_errors=True)
-        staging = cls(root, Path(tempfile.mkdtemp(prefix="gk-")))
+    def create_in(cls, base: Path) -> "Staging":
+        """A run's folders in a new folder below `base`, before anyone knows whose run it will be."""
+        staging = cls(Path(tempfile.mkdtemp(prefix="gk-run-", dir=base)), Path(tempfile.mkdtemp(prefix="gk-")))
+        staging.root.chmod(0o755)   # published as the run's folder: readable as the course's other folders are
         for folder in (staging.work, staging.artifacts, staging.jupyter):
             folder.mkdir(parents=True)
         return staging

@@ -74,9 +74,9 @@ class TaskedClient(PapermillNotebookClient):
     task_plan = Dict(default_value={}).tag(config=True)
     event_log = Any(default_value=None)   # gradekit.run.kernel.EventLog
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, stderr_tail: StderrTail | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.stderr = StderrTail()
+        self.stderr = stderr_tail or StderrTail()   # the runner's, when it started the kernel ahead
 
     async def async_start_new_kernel(self, **kwargs):
         kwargs.setdefault("stderr", self.stderr.write_fd)   # kept for restarts: jupyter_client reuses these

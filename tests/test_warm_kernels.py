@@ -1,0 +1,157 @@
+"""Kernels made ready before their submission (gradekit.run.slots) and the zygote the runner and the grading
+worker are forked from (gradekit.platform.zygote): faster, and nothing a student can reach changes."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import REPO
+from gradekit.course.limits import Limits
+from gradekit.platform import sandbox
+from gradekit.platform.zygote import Zygote
+from gradekit.run.execute import Job, run
+from gradekit.run.slots import SLOTS
+
+FIRST = ("import os, sys\nLEAK = 1\nopen('/tmp/leak', 'w').write('x')\nos.environ['LEAK'] = '1'\n"
+         "sys.modules['planted'] = sys\nopen('planted.py', 'w').write('X = 1')\nprint('first done')")
+SECOND = ("import os, sys\nprint(json.dumps({'preloaded': 'decimal' in sys.modules, 'bound': 'decimal' in globals(),\n"
+          "  'leak': 'LEAK' in globals(), 'tmp': os.path.exists('/tmp/leak'), 'env': 'LEAK' in os.environ,\n"
+          "  'module': 'planted' in sys.modules, 'file': os.path.exists('planted.py'), 'cwd': sorted(os.listdir('.'))}))")
+
+
+def _submission(folder: Path, code: str) -> Path:
+    folder.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('OUTPUT_DIR = "out"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("import json"), nbformat.v4.new_code_cell(code)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / "w.ipynb")
+    return folder
+
+
+def _job(tmp_path: Path, student: str, code: str, preload=("decimal",)) -> Job:
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    return Job("w", student, _submission(tmp_path / "submitted" / student / "w", code),
+               tmp_path / "autograded" / student / "w", "smoke", data, 0, "cpu",
+               Limits(cell_timeout_s=60, notebook_timeout_s=120, memory_mb=2048), threads=1, preload=preload)
+
+
+def _printed(dest: Path) -> str:
+    cells = nbformat.read(dest / "w.ipynb", as_version=4).cells
+    return "".join(o.get("text", "") for o in cells[-1].outputs if o.output_type == "stream")
+
+
+def _ready_slot(kind, wait_s: float = 60):
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        with SLOTS.lock:
+            ready = list(SLOTS.ready.get(kind, []))
+        if ready and ready[0].alive():
+            return ready[0]
+        time.sleep(0.1)
+    return None
+
+
+def test_a_kernel_made_ready_ahead_has_run_nobodys_code(tmp_path):
+    """The second student's kernel was started while the first ran (its preload imported, no name bound);
+    nothing the first student left in their kernel, /tmp, environment or folder reaches the second."""
+    first = _job(tmp_path, "ann", FIRST)
+    record = run(first)
+    assert record.status == "ok", record.reason
+    ahead = _ready_slot(first.kind())
+    assert ahead is not None, "no kernel was made ready for the next submission"
+    second = _job(tmp_path, "bob", SECOND)
+    record = run(second)
+    assert record.status == "ok", record.reason
+    seen = json.loads(_printed(second.dest).strip().splitlines()[-1])
+    assert seen == {"preloaded": True, "bound": False, "leak": False, "tmp": False, "env": False, "module": False,
+                    "file": False, "cwd": seen["cwd"]}, seen
+    assert "planted.py" not in seen["cwd"] and "w.ipynb" in seen["cwd"]
+    assert ahead.process.poll() is not None, "the slot's runner outlived its run"
+    # the run's clock and its cost are the student's: the kernel's start came before both
+    assert 0 < record.cost["cells_s"] <= record.cost["wall_s"]
+    assert (second.dest / "run.json").exists() and not list(tmp_path.glob("autograded/*/.*staging"))
+
+
+def test_a_slot_of_another_kind_is_discarded_and_nothing_is_left(tmp_path):
+    first = _job(tmp_path, "ann", "print(1)", preload=("decimal",))
+    run(first)
+    old = _ready_slot(first.kind())
+    assert old is not None
+    other = _job(tmp_path, "bob", "print(2)", preload=("fractions",))
+    assert run(other).status == "ok"
+    deadline = time.monotonic() + 30
+    while old.process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert old.process.poll() is not None, "an idle kernel of another kind was kept"
+    assert not old.staging.root.exists()
+    newer = _ready_slot(other.kind())
+    SLOTS.discard_all()
+    assert newer is not None and newer.process.poll() is not None and not newer.staging.root.exists()
+
+
+def test_a_kernel_that_died_while_waiting_is_replaced_not_charged(tmp_path):
+    first = _job(tmp_path, "ann", "print(1)")
+    run(first)
+    ahead = _ready_slot(first.kind())
+    assert ahead is not None
+    kernels = subprocess.run(["pgrep", "-f", f"ipykernel_launcher.*{ahead.staging.sockets}"], capture_output=True,
+                             text=True).stdout.split()
+    assert kernels, "the ready slot has no kernel"
+    for pid in kernels:
+        os.kill(int(pid), signal.SIGKILL)
+    time.sleep(0.5)
+    record = run(_job(tmp_path, "bob", "print('fine')"))
+    assert record.status == "ok", record.reason
+    assert "fine" in _printed(tmp_path / "autograded" / "bob" / "w")
+
+
+def _spawn(zygote: Zygote, code: str, timeout_s: float = 30) -> sandbox.Completed:
+    read, write = os.pipe()
+    nothing = os.open(os.devnull, os.O_RDONLY)
+    child = zygote.spawn("builtins:exec", [code],
+                         dict(os.environ), Path("/"), stdin=nothing, stdout=write)
+    os.close(write)
+    os.close(nothing)
+    return sandbox.Supervised(child, open(read, "rb")).finish(timeout_s)
+
+
+def test_the_zygotes_children_are_fresh_processes_with_their_own_group():
+    zygote = Zygote.shared(("decimal",))
+    done = _spawn(zygote, "import os, sys\nprint(os.getpid() == os.getpgid(0), os.getcwd(), 'decimal' in sys.modules)\n"
+                          "sys.exit(3)")
+    assert done.returncode == 3 and done.output.split() == ["True", "/", "True"], done.output
+    slow = _spawn(zygote, "import subprocess, time\nsubprocess.Popen(['sleep', '300'])\ntime.sleep(300)", timeout_s=1)
+    assert slow.timed_out and slow.returncode is None
+    assert subprocess.run(["pgrep", "-f", "^sleep 300$"], capture_output=True).returncode == 1, "the group survived"
+
+
+@pytest.mark.slow  # starts an interpreter that starts a zygote
+def test_a_killed_creator_takes_the_zygote_and_its_children_with_it(tmp_path):
+    marker = tmp_path / "sleeping"
+    child = f"import os, time\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\ntime.sleep(300)"
+    script = (f"import os, sys, time\nfrom pathlib import Path\nsys.path.insert(0, {str(REPO)!r})\n"
+              f"from gradekit.platform.zygote import Zygote\nz = Zygote(('json',))\nr, w = os.pipe()\n"
+              f"z.spawn('builtins:exec', [{child!r}], dict(os.environ), Path('/'), stdin=r, stdout=w)\n"
+              f"print(z.process.pid, flush=True)\ntime.sleep(300)")
+    creator = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    zygote_pid = int(creator.stdout.readline())
+    deadline = time.monotonic() + 30
+    while (not marker.exists() or not marker.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child_pid = int(marker.read_text())
+    creator.kill()
+    creator.wait()
+    time.sleep(1.5)
+    for pid in (zygote_pid, child_pid):
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2], pid
