@@ -41,7 +41,8 @@ def course(kit: Path, dest: Path, n: int, torch_cell: bool) -> Path:
     shutil.copyfile(kit / "nbgrader_config.py", dest / "nbgrader_config.py")
     if torch_cell:   # torch's libraries map more address space than the tiny course's 2048 MB allow
         toml = dest / "source" / "tiny" / "assignment.toml"
-        toml.write_text(toml.read_text().replace("memory_mb = 2048", "memory_mb = 8192"))
+        # and the course declares what its notebooks import (a kit without warm kernels ignores the key)
+        toml.write_text('preload = ["torch"]\n' + toml.read_text().replace("memory_mb = 2048", "memory_mb = 8192"))
     honest = tiny / "submitted" / "h00_honest" / "tiny"
     notebook = json.loads((honest / "tiny.ipynb").read_text())
     if torch_cell:
