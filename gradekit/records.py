@@ -106,7 +106,7 @@ class RunRecord:
     parameters: dict = field(default_factory=dict)
     artifacts: list[str] = field(default_factory=list)
     duration_s: float = 0.0
-    cost: dict = field(default_factory=dict)     # wall_s, cells_s (the cells alone), cpu_s, peak_memory_mb; gpu_s, peak_gpu_mb
+    cost: dict = field(default_factory=dict)     # wall_s, cells_s (the cells alone), cpu_s, peak_memory_mb; gpu_s, peak_gpu_mb; kernel_ready (started ahead)
     skipped: bool = False         # not saved: set when a batch reuses a finished run
     format: int = FORMAT
 

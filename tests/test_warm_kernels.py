@@ -79,7 +79,7 @@ def test_a_kernel_made_ready_ahead_has_run_nobodys_code(tmp_path):
     assert "planted.py" not in seen["cwd"] and "w.ipynb" in seen["cwd"]
     assert ahead.process.poll() is not None, "the slot's runner outlived its run"
     # the run's clock and its cost are the student's: the kernel's start came before both
-    assert 0 < record.cost["cells_s"] <= record.cost["wall_s"]
+    assert 0 < record.cost["cells_s"] <= record.cost["wall_s"] and record.cost["kernel_ready"] is True
     assert (second.dest / "run.json").exists() and not list(tmp_path.glob("autograded/*/.*staging"))
 
 
@@ -119,8 +119,7 @@ def test_a_kernel_that_died_while_waiting_is_replaced_not_charged(tmp_path):
 def _spawn(zygote: Zygote, code: str, timeout_s: float = 30) -> sandbox.Completed:
     read, write = os.pipe()
     nothing = os.open(os.devnull, os.O_RDONLY)
-    child = zygote.spawn("builtins:exec", [code],
-                         dict(os.environ), Path("/"), stdin=nothing, stdout=write)
+    child = zygote.spawn("builtins:exec", [code], dict(os.environ), Path("/"), (nothing, write))
     os.close(write)
     os.close(nothing)
     return sandbox.Supervised(child, open(read, "rb")).finish(timeout_s)
@@ -142,7 +141,7 @@ def test_a_killed_creator_takes_the_zygote_and_its_children_with_it(tmp_path):
     child = f"import os, time\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\ntime.sleep(300)"
     script = (f"import os, sys, time\nfrom pathlib import Path\nsys.path.insert(0, {str(REPO)!r})\n"
               f"from gradekit.platform.zygote import Zygote\nz = Zygote(('json',))\nr, w = os.pipe()\n"
-              f"z.spawn('builtins:exec', [{child!r}], dict(os.environ), Path('/'), stdin=r, stdout=w)\n"
+              f"z.spawn('builtins:exec', [{child!r}], dict(os.environ), Path('/'), (r, w))\n"
               f"print(z.process.pid, flush=True)\ntime.sleep(300)")
     creator = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     zygote_pid = int(creator.stdout.readline())
@@ -155,3 +154,84 @@ def test_a_killed_creator_takes_the_zygote_and_its_children_with_it(tmp_path):
     time.sleep(1.5)
     for pid in (zygote_pid, child_pid):
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2], pid
+
+
+@pytest.mark.slow  # a tiny course run and graded: seconds
+def test_a_call_worker_made_ready_ahead_is_handed_to_the_next_grading(tmp_path):
+    """The batch makes the next student's call worker ready while one is graded, and hands it to the grading
+    process (fds 3 and 4): it is used (the student's function answers through it) and ended after."""
+    from conftest import gradekit, tiny_course
+    from gradekit.course import Course
+    from gradekit.grading.stage import CALL_WORKERS, Grading, grade_one
+
+    students = ["h00_honest", "h01_raises", "h13_hides_tracebacks"]
+    course, data = tiny_course(tmp_path / "course", students)
+    gradekit("run", "tiny", "--data-root", str(data), cwd=course)
+    assignment = Course(course).assignment("tiny")
+    reports = [grade_one(assignment, course / "autograded" / s / "tiny", Grading(data, "smoke", 0)) for s in students]
+    assert [[(i.id, i.points) for i in r.items] for r in reports] == [
+        [("tiny.answer", 2), ("tiny.double", 2)], [("tiny.answer", 0), ("tiny.double", 2)],
+        [("tiny.answer", 0), ("tiny.double", 2)]], reports
+    handed = [k for k in CALL_WORKERS.used if k.data_root == data]
+    assert handed, "no grading used a call worker made ready for it"
+    leftover = [w for ws in CALL_WORKERS.ready.values() for w in ws]
+    CALL_WORKERS.discard_all()
+    assert all(not w.alive() and not w.home.exists() for w in leftover)
+
+
+def test_a_handed_over_worker_that_crashes_costs_one_call_with_its_exit_code(tmp_path, monkeypatch):
+    """In the grading process the handed-over worker is not its child: its exit status is read from /proc."""
+    from gradekit.grading.failures import ItemFailed
+    from gradekit.grading.student_code import StudentCode
+    from gradekit.grading.worker import HANDED_OVER, SandboxedWorker, WorkerKind
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import os\ndef die():\n    os._exit(3)\ndef one():\n    return 1",
+                                          execution_count=1)]
+    nbformat.write(nb, tmp_path / "sub.ipynb")
+    code = StudentCode(tmp_path, tmp_path, timeout_s=60)
+    ready = SandboxedWorker(code.kind)
+    env, fds = ready.handover()
+    note = json.loads(env[HANDED_OVER])
+    monkeypatch.setenv(HANDED_OVER, json.dumps({**note, "fds": [os.dup(fds[0]), os.dup(fds[1])]}))
+    with pytest.raises(ItemFailed, match="crashed the worker process \\(exit code 3\\)"):
+        code.call("die")
+    assert ready.loaded and HANDED_OVER not in os.environ   # it was this one, taken once
+    assert int(code.call("one")[0]) == 1                     # a fresh process of its own after the crash
+    code.close()
+    ready.close()
+    assert not ready.home.exists()
+    other = StudentCode(tmp_path, tmp_path, 60, WorkerKind.of(tmp_path, {}, code.kind.limits, preload=("decimal",)))
+    monkeypatch.setenv(HANDED_OVER, env[HANDED_OVER])
+    assert SandboxedWorker.handed_over(other.kind) is None   # made for another kind: not taken
+
+
+def test_run_folders_a_killed_batch_left_are_swept(tmp_path):
+    from gradekit.run import staging
+
+    base = tmp_path / "autograded"
+    dead, mine = base / ".gk-run-999999999-abc", base / f".gk-run-{os.getpid()}-def"
+    for folder in (dead, mine):
+        (folder / "work").mkdir(parents=True)
+    staging.sweep(base)
+    assert not dead.exists() and mine.exists()
+
+
+def test_check_refuses_a_preload_that_is_not_installed(tmp_path):
+    import shutil
+
+    from conftest import TINY
+    from gradekit.course import Course
+
+    for part in ("source", "grader_tests", "datasets"):
+        shutil.copytree(TINY / part, tmp_path / part)
+    (tmp_path / "nbgrader_config.py").write_text("")
+    toml = tmp_path / "source" / "tiny" / "assignment.toml"
+    text = toml.read_text()
+    toml.write_text('preload = ["numpy", "no_such_module_for_gradekit"]\n' + text)
+    assert any("no_such_module_for_gradekit, not installed" in p for p in Course(tmp_path).assignment("tiny").problems())
+    toml.write_text('preload = "torch"\n' + text)
+    assert any("preload must be a list of module names" in p for p in Course(tmp_path).assignment("tiny").problems())
+    toml.write_text('preload = ["numpy", "decimal"]\n' + text)
+    assignment = Course(tmp_path).assignment("tiny")
+    assert assignment.problems() == [] and assignment.preload() == ("numpy", "decimal")

@@ -179,8 +179,11 @@ def student_code(run_dir, data_root, datasets, assignment, profile):
     from gradekit.grading.student_code import StudentCode
 
     # the student's functions run under the memory and process limits of their own run
-    code = StudentCode(run_dir, data_root, manifest=datasets.catalog.manifest(), limits=assignment.limits[profile],
-                       course_files=assignment.course_files())
+    from gradekit.grading.worker import WorkerKind
+
+    kind = WorkerKind.of(data_root, datasets.catalog.manifest(), assignment.limits[profile], assignment.course_files(),
+                         assignment.preload())
+    code = StudentCode(run_dir, data_root, kind=kind)
     yield code
     code.close()
 

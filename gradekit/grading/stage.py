@@ -14,7 +14,9 @@ from gradekit.course.variants import Variant
 from gradekit.grading.variants import VariantSheet
 from gradekit.errors import ProfileMismatch
 from gradekit.platform import sandbox, transfer
+from gradekit.platform.ready import ReadyPool
 from gradekit.platform.zygote import Zygote
+from gradekit.grading.worker import SandboxedWorker, WorkerKind
 from gradekit.platform.executors import Failed, Refused, worker_name
 from gradekit.records import GRADE_FILE, SANDBOX_FAILED, GradeReport, RunRecord
 from gradekit.platform.untrusted import UntrustedData, load_json
@@ -51,7 +53,7 @@ def grade_one(assignment: Assignment, run_dir: Path, grading: Grading) -> GradeR
                 f"--gk-course={assignment.course.root}", f"--gk-assignment={assignment.name}",
                 f"--gk-data-root={grading.data_root}", f"--gk-profile={grading.profile}", f"--gk-seed={grading.seed}",
                 f"--gk-variant={sheet}", f"--gk-items={','.join(grading.items)}"]
-        done = _pytest(args, assignment, grading.timeout_s)
+        done = _pytest(args, assignment, grading)
     output, code = done.output, done.returncode
     if done.timed_out:
         output = f"grading took longer than {grading.timeout_s} s\n{output}"
@@ -63,19 +65,34 @@ def grade_one(assignment: Assignment, run_dir: Path, grading: Grading) -> GradeR
     return result
 
 
-def _pytest(args: list[str], assignment: Assignment, timeout_s: float) -> sandbox.Completed:
+CALL_WORKERS: ReadyPool[WorkerKind, SandboxedWorker] = ReadyPool(SandboxedWorker)
+
+
+def _pytest(args: list[str], assignment: Assignment, grading: Grading) -> sandbox.Completed:
     """pytest in a process forked from a zygote that has imported pytest, the plugin and the assignment's
-    heavy modules (the graders' `import torch` then costs nothing); its own process, as a fresh one would be."""
+    heavy modules (the graders' `import torch` then costs nothing); its own process, as a fresh one would be.
+    A call worker made ready for it while the grading before it ran is handed over (the graders' first call
+    of a student's function does not wait for Python, torch and the sandbox); it is ended here afterwards."""
+    kind = WorkerKind.of(grading.data_root, assignment.catalog().manifest(), assignment.limits[grading.profile],
+                         assignment.course_files(), assignment.preload())
+    worker = CALL_WORKERS.take(kind)
+    env, keep = worker.handover() if worker is not None else ({}, ())
     zygote = Zygote.shared(GRADER_IMPORTS + assignment.preload())
     read, write = os.pipe()
     nothing = os.open(os.devnull, os.O_RDONLY)
     try:
-        child = zygote.spawn("gradekit.grading.stage:pytest_main", args, dict(os.environ), assignment.grader_dir,
-                             stdin=nothing, stdout=write)
+        try:
+            child = zygote.spawn("gradekit.grading.stage:pytest_main", args, {**os.environ, **env},
+                                 assignment.grader_dir, (nothing, write, *keep))
+        finally:
+            os.close(write)
+            os.close(nothing)
+        output = sandbox.Budget(output_bytes=MAX_LOG_BYTES)
+        return sandbox.Supervised(child, open(read, "rb"), output).finish(grading.timeout_s)
     finally:
-        os.close(write)
-        os.close(nothing)
-    return sandbox.Supervised(child, open(read, "rb"), sandbox.Budget(output_bytes=MAX_LOG_BYTES)).finish(timeout_s)
+        CALL_WORKERS.done(kind, used=None if worker is None else worker.loaded)
+        if worker is not None:
+            worker.close()
 
 
 def pytest_main(*args: str) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 from gradekit.course.limits import Limits
 from gradekit.grading.definitions import collect
 from gradekit.grading.failures import BadArtifact, ItemFailed, MissingArtifact
-from gradekit.grading.worker import Garbled, SandboxedWorker, WorkerGone
+from gradekit.grading.worker import Garbled, SandboxedWorker, WorkerGone, WorkerKind
 from gradekit.records import RunRecord
 
 
@@ -40,10 +40,11 @@ class Call:
 
 
 class StudentCode:
-    def __init__(self, run_dir: Path, data_root: Path, timeout_s: float = 120, manifest: dict | None = None,
-                 limits: Limits = Limits(), course_files: dict[str, str] | None = None):
-        self.run_dir, self.data_root, self.timeout_s, self.limits = run_dir, data_root, timeout_s, limits
-        self.manifest, self.course_files = manifest or {}, course_files or {}
+    def __init__(self, run_dir: Path, data_root: Path, timeout_s: float = 120, kind: WorkerKind | None = None):
+        """`kind`: the sandbox the calls run in (the run's limits, helpers, course files, preload); default: the
+        kit's default limits and no datasets."""
+        self.run_dir, self.data_root, self.timeout_s = run_dir, data_root, timeout_s
+        self.kind = kind or WorkerKind.of(data_root, {}, Limits())
         self._defs: str | None = None
         self._gaps: dict[str, str] = {}
         self._worker: SandboxedWorker | None = None
@@ -94,8 +95,10 @@ class StudentCode:
         if self._defs is None:
             found = collect(self._notebook())
             self._defs, self._gaps = found.source, found.gaps
-        if self._worker is None or not self._worker.alive:
-            self._worker = SandboxedWorker(self._defs, self.data_root, self.manifest, self.limits, self.course_files)
+        if self._worker is None or not self._worker.alive():
+            # the one the batch made ready for this grading, the first time; a fresh one after a crash
+            self._worker = SandboxedWorker.handed_over(self.kind) or SandboxedWorker(self.kind)
+            self._worker.load(self._defs)
         worker = self._worker
         worker.requests += 1
         what = calls[0].what or f"{calls[0].function}()"

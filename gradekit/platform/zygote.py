@@ -10,11 +10,12 @@ imports the modules it was given, forks, reaps, and reports each child's exit st
 asked for it. It exits when its creator goes (its stdin reaches end of file), and its children with it.
 
     zygote = Zygote.shared(("papermill", "gradekit.run.kernel"))
-    child = zygote.spawn("gradekit.run.kernel:main", ["spec.json"], env, cwd, stdin=r, stdout=w)
+    child = zygote.spawn("gradekit.run.kernel:serve", [workdir], env, cwd, (r, w))
     child.pid; child.poll(); child.wait()
 """
 from __future__ import annotations
 
+import fcntl
 import importlib
 import json
 import os
@@ -89,13 +90,13 @@ class Zygote:
                 zygote = cls._shared[preload] = cls(preload)
             return zygote
 
-    def spawn(self, target: str, argv: list[str], env: dict[str, str], cwd: Path, *,
-              stdin: int, stdout: int) -> Forked:
-        """Fork a child that calls `target` ("module:function") with `argv`; its stdout and stderr are `stdout`."""
+    def spawn(self, target: str, argv: list[str], env: dict[str, str], cwd: Path, fds: tuple[int, ...]) -> Forked:
+        """Fork a child that calls `target` ("module:function") with `argv`. `fds`: its stdin, its stdout (and
+        stderr), then any descriptors it gets as 3, 4, ..."""
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         connection.connect(self.address)
         request = json.dumps({"target": target, "argv": argv, "env": env, "cwd": str(cwd)}).encode()
-        socket.send_fds(connection, [request], [stdin, stdout])
+        socket.send_fds(connection, [request], list(fds))
         reply = _read_line(connection)
         try:
             return Forked(int(json.loads(reply)["pid"]), connection)
@@ -130,10 +131,14 @@ def _child(request: dict, fds: list[int], inherited: list) -> None:
         _die_with_parent()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.set_wakeup_fd(-1)
-        os.dup2(fds[0], 0)
-        os.dup2(fds[1], 1)
-        os.dup2(fds[1], 2)
+        # above every number in use first, so that no descriptor is overwritten before it is moved
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 256) for fd in fds]
         for fd in fds:
+            os.close(fd)
+        for target, fd in zip([0, 1, *range(3, len(high) + 1)], high):   # stdin, stdout, then the kept ones
+            os.dup2(fd, target)
+        os.dup2(high[1], 2)
+        for fd in high:
             os.close(fd)
         os.chdir(request["cwd"])
         os.environ.clear()
@@ -189,7 +194,7 @@ def serve(address: str, preload: list[str]) -> None:
 def _accept(listener: socket.socket, waiting: dict[int, socket.socket], server: list) -> None:
     connection, _ = listener.accept()
     try:
-        message, fds, _, _ = socket.recv_fds(connection, _REQUEST_BYTES, 2)
+        message, fds, _, _ = socket.recv_fds(connection, _REQUEST_BYTES, 8)
         request = json.loads(message)
     except (OSError, ValueError) as exc:
         connection.sendall(json.dumps({"error": str(exc)}).encode() + b"\n")

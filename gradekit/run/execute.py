@@ -19,6 +19,7 @@ from gradekit.platform import sandbox
 from gradekit.run import publish
 from gradekit.run.classify import Outcome, classify
 from gradekit.course.limits import Limits
+from gradekit.run import slots
 from gradekit.run.slots import SLOTS, Kind, Slot
 from gradekit.run.staging import NotebookProblem, stage_submission
 from gradekit.course.tasks import TaskPlan
@@ -57,7 +58,8 @@ class Job:
 
     def kind(self) -> Kind:
         """The sandbox this run needs: a kernel made ready for another run of the same kind will do."""
-        return Kind(self.data_root, self.limits, self.device in ("cuda", "auto"), self.threads, self.preload)
+        return Kind(self.dest.parent.parent, self.data_root, self.limits, self.device in ("cuda", "auto"), self.threads,
+                    self.preload)
 
     def parameters(self, output_dir: Path) -> dict:
         return {"DATA_ROOT": str(self.data_root), "OUTPUT_DIR": str(output_dir), "DEVICE": self.device,
@@ -75,7 +77,7 @@ def run(job: Job) -> RunRecord:
     if not record.sandboxed:
         record.warnings.append(sandbox.NO_SANDBOX_WARNING)
     kind = job.kind()
-    slot = SLOTS.take(kind)
+    slot = slots.take(kind)
     staging, log = slot.staging, ""
     try:
         notebook, warnings = stage_submission(job.submission, job.assignment, staging, job.manifest, job.course_files)
@@ -87,7 +89,7 @@ def run(job: Job) -> RunRecord:
         slot.end()
         SLOTS.done(kind)
         record.duration_s = round(time.time() - started, 2)
-        record.cost = {"wall_s": record.duration_s, **record.cost, "load_per_core": load}
+        record.cost = {"wall_s": record.duration_s, **record.cost, "load_per_core": load, "kernel_ready": slot.ahead}
         staging.clean()
         record.warnings += publish.enforce(staging.root, job.limits)
         record.artifacts = sorted(p.name for p in staging.artifacts.iterdir()) if staging.artifacts.exists() else []

@@ -7,22 +7,20 @@ its spec: the deadline starts then. The kernel has run nobody's code before (onl
 it is discarded with its slot after the one run. While a submission runs, the next slot of the same kind is
 made ready beside it, so the next submission does not wait for an interpreter, a sandbox or `import torch`.
 
-Slots are kept per kind (the same confinement, data, limits and imports: one assignment's batch); a slot of
-another kind is discarded when a new kind is asked for, so a process never holds more idle kernels than it
-runs at once. What is left at exit is discarded (a killed batch's slots die with its zygote)."""
+Slots are kept per kind (the same confinement, data, limits and imports: one assignment's batch) in a
+gradekit.platform.ready pool: a process never holds more idle kernels than it runs at once, and what is left
+at exit is discarded (a killed batch's slots die with its zygote)."""
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
-import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from gradekit.course.limits import Limits
 from gradekit.platform import sandbox
 from gradekit.platform.cgroup import RunCgroup
+from gradekit.platform.ready import ReadyPool
 from gradekit.platform.zygote import Zygote
 from gradekit.run.kernel import write_kernel_spec
 from gradekit.run.staging import Staging
@@ -36,6 +34,7 @@ RUNNER_IMPORTS = ("gradekit.run.kernel", "gradekit.run.tasked", "gradekit.run.co
 class Kind:
     """What makes two runs' sandboxes interchangeable."""
 
+    base: Path               # where its folders are made: where the runs are published
     data_root: Path
     limits: Limits
     gpu: bool
@@ -46,13 +45,14 @@ class Kind:
 class Slot:
     def __init__(self, kind: Kind):
         self.kind = kind
-        self.staging = Staging.create_in(Path(tempfile.gettempdir()))
+        self.staging = Staging.create_in(kind.base)
         self.confinement = sandbox.Confinement(
             workdir=self.staging.work, writable=(self.staging.artifacts, self.staging.sockets),
             readable=(kind.data_root,), memory_mb=kind.limits.memory_mb, processes=kind.limits.processes,
             file_mb=kind.limits.output_mb, tmp_mb=kind.limits.tmp_mb, gpu=kind.gpu, threads=kind.threads)
         self.group = RunCgroup(kind.limits.processes, kind.limits.memory_mb).open()
         self.process = self.control = None
+        self.ahead = False   # made ready before its submission came (else started for it)
         try:
             self._start()
         except BaseException:
@@ -75,7 +75,7 @@ class Slot:
         try:
             self.process = Zygote.shared(RUNNER_IMPORTS).spawn(
                 "gradekit.run.kernel:serve", [str(self.staging.work)], env, self.staging.root,
-                stdin=control_read, stdout=output_write)
+                (control_read, output_write))
         finally:
             os.close(control_read)
             os.close(output_write)
@@ -115,63 +115,13 @@ class Slot:
         shutil.rmtree(self.staging.sockets, ignore_errors=True)
 
 
-class Slots:
-    """This process's ready slots, by kind."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.ready: dict[Kind, list[Slot]] = {}
-        self.running: dict[Kind, int] = {}
-        self.making: dict[Kind, int] = {}
-
-    def take(self, kind: Kind) -> Slot:
-        """A ready slot of this kind (or one made now); the next one is made ready in the background."""
-        with self.lock:
-            for other in [k for k in self.ready if k != kind]:
-                for slot in self.ready.pop(other):
-                    threading.Thread(target=slot.discard, daemon=True).start()
-            waiting = self.ready.setdefault(kind, [])
-            slot = None
-            while waiting and slot is None:
-                candidate = waiting.pop(0)
-                if candidate.alive():
-                    slot = candidate
-                else:
-                    threading.Thread(target=candidate.discard, daemon=True).start()
-            self.running[kind] = self.running.get(kind, 0) + 1
-        threading.Thread(target=self._ahead, args=(kind,), daemon=True).start()
-        return slot or Slot(kind)
-
-    def done(self, kind: Kind) -> None:
-        with self.lock:
-            self.running[kind] = max(0, self.running.get(kind, 0) - 1)
-
-    def _ahead(self, kind: Kind) -> None:
-        """Make one slot ready, unless as many are ready (or being made) as runs of this kind are running."""
-        with self.lock:
-            if len(self.ready.get(kind, [])) + self.making.get(kind, 0) >= max(1, self.running.get(kind, 0)):
-                return
-            self.making[kind] = self.making.get(kind, 0) + 1
-        try:
-            slot = Slot(kind)
-        except Exception:   # a slot made now, when it is needed, reports the failure to its run
-            return
-        finally:
-            with self.lock:
-                self.making[kind] -= 1
-        with self.lock:
-            if kind in self.ready:
-                self.ready[kind].append(slot)
-                return
-        slot.discard()   # another kind took over meanwhile
-
-    def discard_all(self) -> None:
-        with self.lock:
-            slots = [slot for waiting in self.ready.values() for slot in waiting]
-            self.ready.clear()
-        for slot in slots:
-            slot.discard()
+SLOTS: ReadyPool[Kind, Slot] = ReadyPool(Slot)
 
 
-SLOTS = Slots()
-atexit.register(SLOTS.discard_all)
+def take(kind: Kind) -> Slot:
+    """A ready slot of this kind, or one made now; the next one is made ready in the background."""
+    ready = SLOTS.take(kind)
+    if ready is not None:
+        ready.ahead = True
+        return ready
+    return Slot(kind)

@@ -10,6 +10,7 @@ import dataclasses
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 from gradekit.batch.driver import Ready, Work
@@ -135,11 +136,15 @@ def not_run(job: execute.Job, reason: str) -> RunRecord:
 def run_packed(job: execute.Job, submission: bytes):
     """On a cluster worker: run one submission; return (its record as a dict, the finished folder packed,
     the worker's name)."""
-    with tempfile.TemporaryDirectory(prefix="gk-task-") as tmp:
-        local = Path(tmp) / "submission"
+    # published below one folder for all of this worker's runs: the next run's kernel is made ready there
+    runs = Path(tempfile.gettempdir()) / "gk-worker-runs" / uuid.uuid4().hex
+    try:
+        local = runs / "submission"
         transfer.unpack(submission, local, budget_bytes=1 << 40)   # from our own client
         # threads 0: the client could not know this machine's cores; its submission slots share them
         threads = job.threads or max(1, (os.cpu_count() or 1) // worker_slots())
-        here = dataclasses.replace(job, submission=local, dest=Path(tmp) / "out" / job.assignment, threads=threads)
+        here = dataclasses.replace(job, submission=local, dest=runs / job.assignment, threads=threads)
         record = execute.run(here)
         return dataclasses.asdict(record), transfer.pack(here.dest), worker_name()
+    finally:
+        shutil.rmtree(runs, ignore_errors=True)

@@ -1,7 +1,7 @@
 """The folders of one run, and putting the submission into them.
 
-    $TMPDIR/gk-run-XXXX/   made ready with its kernel before the submission comes (gradekit.run.slots), moved
-                           to autograded/<student>/<assignment> when the run is over
+    autograded/.gk-run-<pid>-XXXX/   made ready with its kernel before the submission comes (gradekit.run.slots),
+                                     renamed to autograded/<student>/<assignment> when the run is over
         work/        the kernel's cwd: a private copy of the submission, pristine provided files
         artifacts/   OUTPUT_DIR, the only other folder the kernel may write
         jupyter/     the kernel spec, the run's spec, events and outcome (outside the sandbox)
@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import uuid
@@ -29,8 +30,14 @@ class Staging:
 
     @classmethod
     def create_in(cls, base: Path) -> "Staging":
-        """A run's folders in a new folder below `base`, before anyone knows whose run it will be."""
-        staging = cls(Path(tempfile.mkdtemp(prefix="gk-run-", dir=base)), Path(tempfile.mkdtemp(prefix="gk-")))
+        """A run's folders in a new folder below `base` (where the runs are published: one rename, on disk),
+        before anyone knows whose run it will be."""
+        base.mkdir(parents=True, exist_ok=True)
+        if base not in _SWEPT:
+            _SWEPT.add(base)
+            sweep(base)
+        staging = cls(Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base)),
+                      Path(tempfile.mkdtemp(prefix="gk-")))
         staging.root.chmod(0o755)   # published as the run's folder: readable as the course's other folders are
         for folder in (staging.work, staging.artifacts, staging.jupyter):
             folder.mkdir(parents=True)
@@ -55,6 +62,21 @@ class Staging:
         """Remove what must not be published (the work copy, sockets, papermill's bookkeeping)."""
         for folder in (self.work, self.sockets, self.jupyter):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+PREFIX = ".gk-run-"
+_SWEPT: set[Path] = set()
+
+
+def sweep(base: Path) -> None:
+    """Remove the run folders a killed batch left below `base` (their process is gone)."""
+    for folder in base.glob(f"{PREFIX}*"):
+        try:
+            os.kill(int(folder.name[len(PREFIX):].split("-")[0]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (ValueError, PermissionError):
+            continue
 
 
 class NotebookProblem(Exception):
