@@ -83,6 +83,7 @@ def test_a_kernel_made_ready_ahead_has_run_nobodys_code(tmp_path):
     assert (second.dest / "run.json").exists() and not list(tmp_path.glob("autograded/*/.*staging"))
 
 
+@pytest.mark.slow  # kernels and sandboxes started: seconds
 def test_a_slot_of_another_kind_is_discarded_and_nothing_is_left(tmp_path):
     first = _job(tmp_path, "ann", "print(1)", preload=("decimal",))
     run(first)
@@ -100,6 +101,7 @@ def test_a_slot_of_another_kind_is_discarded_and_nothing_is_left(tmp_path):
     assert newer is not None and newer.process.poll() is not None and not newer.staging.root.exists()
 
 
+@pytest.mark.slow  # kernels and sandboxes started: seconds
 def test_a_kernel_that_died_while_waiting_is_replaced_not_charged(tmp_path):
     first = _job(tmp_path, "ann", "print(1)")
     run(first)
@@ -179,6 +181,7 @@ def test_a_call_worker_made_ready_ahead_is_handed_to_the_next_grading(tmp_path):
     assert all(not w.alive() and not w.home.exists() for w in leftover)
 
 
+@pytest.mark.slow  # kernels and sandboxes started: seconds
 def test_a_handed_over_worker_that_crashes_costs_one_call_with_its_exit_code(tmp_path, monkeypatch):
     """In the grading process the handed-over worker is not its child: its exit status is read from /proc."""
     from gradekit.grading.failures import ItemFailed
