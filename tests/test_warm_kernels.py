@@ -62,6 +62,7 @@ def _ready_slot(kind, wait_s: float = 60):
     return None
 
 
+@pytest.mark.slow  # two kernels started: seconds (the fast lane keeps the zygote's own tests)
 def test_a_kernel_made_ready_ahead_has_run_nobodys_code(tmp_path):
     """The second student's kernel was started while the first ran (its preload imported, no name bound);
     nothing the first student left in their kernel, /tmp, environment or folder reaches the second."""
